@@ -1,0 +1,229 @@
+package io.qmpbackup.agent.cli;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpbackup.agent.backup.BackupException;
+import io.qmpbackup.agent.backup.BackupLevel;
+import io.qmpbackup.agent.backup.BackupOptions;
+import io.qmpbackup.agent.backup.BackupResult;
+import io.qmpbackup.agent.backup.BitmapCleanup;
+import io.qmpbackup.agent.backup.Disk;
+import io.qmpbackup.agent.backup.DiskDiscovery;
+import io.qmpbackup.agent.backup.FleecingBackup;
+import io.qmpbackup.agent.qmp.Json;
+import io.qmpbackup.agent.qmp.QmpClient;
+import io.qmpbackup.agent.qmp.QmpException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code qmpbackup}: the engine as a local command line, with qmpbackup 0.67's subcommands and
+ * flags. Exit 0 on success; on failure exit 1 and one line on stderr that names the VM or
+ * disk, the problem and the fix.
+ */
+@Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
+        description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
+        subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class})
+public final class QmpBackupCommand implements Callable<Integer> {
+
+    @Option(names = "--socket", required = true, description = "path to the VM's QMP socket")
+    Path socket;
+
+    @Option(names = "--agent-socket", description = "path to the VM's guest agent socket (for --quiesce)")
+    Path agentSocket;
+
+    @Option(names = {"-L", "--logfile"}, description = "also append the log to this file")
+    Path logfile;
+
+    @Option(names = "--debug", description = "more verbose output")
+    boolean debug;
+
+    @Option(names = "--connect-timeout", defaultValue = "10", description = "seconds to wait for the QMP greeting")
+    int connectTimeout;
+
+    ConsoleLog log;
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: backup, info or cleanup");
+    }
+
+    QmpClient connect() throws QmpException {
+        return QmpClient.connect(socket, Duration.ofSeconds(connectTimeout));
+    }
+
+    @Command(name = "backup", description = "back up the VM's disks")
+    static final class Backup implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = {"-l", "--level"}, required = true, description = "full, inc, auto or copy")
+        String level;
+
+        @Option(names = {"-t", "--target"}, required = true, description = "backup target folder")
+        Path target;
+
+        @Option(names = "--uuid", description = "chain id (names the bitmap: qmpbackup-<uuid>)")
+        String uuid;
+
+        @Option(names = "--monthly", description = "chains in YYYY-MM folders; auto starts a new full each month")
+        boolean monthly;
+
+        @Option(names = {"-i", "--include"}, split = ",", description = "back up only these disks (device or node names)")
+        List<String> include;
+
+        @Option(names = {"-e", "--exclude"}, split = ",", description = "leave these disks out")
+        List<String> exclude;
+
+        @Option(names = "--include-raw", description = "back up raw disks too (full and copy only)")
+        boolean includeRaw;
+
+        @Option(names = "--compress", description = "compress the backup images")
+        boolean compress;
+
+        @Option(names = "--speed-limit", defaultValue = "0", description = "bytes per second per disk, 0 = unlimited")
+        long speedLimit;
+
+        @Option(names = {"--quiesce", "--quisce"}, description = "freeze guest filesystems through the guest agent")
+        boolean quiesce;
+
+        @Option(names = "--no-subdir", description = "no per-disk folders")
+        boolean noSubdir;
+
+        @Option(names = "--no-timestamp", description = "name full/copy files after the image alone")
+        boolean noTimestamp;
+
+        @Option(names = "--no-symlink", description = "no FULL-/COPY- symlink for --no-timestamp files")
+        boolean noSymlink;
+
+        @Option(names = "--fleece-dir", description = "folder for temporary fleece images (default: the target)")
+        Path fleeceDir;
+
+        @Option(names = "--agent-timeout", defaultValue = "10", description = "seconds to wait for the guest agent")
+        int agentTimeout;
+
+        @Override
+        public Integer call() throws Exception {
+            BackupLevel lvl = BackupLevel.parse(level);
+            BackupOptions options = BackupOptions.builder(lvl, target).uuid(uuid).monthly(monthly).include(include)
+                    .exclude(exclude).includeRaw(includeRaw).compress(compress).speedLimit(speedLimit)
+                    .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
+                    .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout)).build();
+            try (QmpClient qmp = top.connect()) {
+                FleecingBackup backup = new FleecingBackup(qmp, options, top.log);
+                SignalGuard.watch(backup);
+                BackupResult result = backup.run();
+                for (BackupResult.DiskResult d : result.disks()) {
+                    top.log.info("  " + d.disk() + ": " + d.level().lower() + " " + d.file());
+                }
+                if (result.chainId() != null) {
+                    top.log.info("chain " + result.chainId() + " in " + result.chainDir());
+                }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "info", description = "show the VM's disks or bitmaps")
+    static final class Info implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = "--show", required = true, description = "blockdev or bitmaps")
+        String show;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!show.equals("blockdev") && !show.equals("bitmaps")) {
+                throw new CommandLine.ParameterException(new CommandLine(this),
+                        "--show takes blockdev or bitmaps, not '" + show + "'");
+            }
+            try (QmpClient qmp = top.connect()) {
+                List<Disk> disks = DiskDiscovery.discover(qmp);
+                ArrayNode out = Json.array();
+                for (Disk d : disks) {
+                    ObjectNode o = Json.obj("device", d.device(), "node", d.nodeName(), "name", d.name());
+                    if (show.equals("blockdev")) {
+                        o.put("format", d.format());
+                        o.put("filename", d.filename());
+                        o.put("virtual_size", d.virtualSize());
+                        o.put("qdev", d.qdev());
+                        o.put("read_only", d.readOnly());
+                        o.put("pflash", d.pflash());
+                        o.put("backing_image", d.hasBacking());
+                        o.put("backup", d.isRaw() && !d.pflash() ? "raw: only with --include-raw (full/copy)"
+                                : d.format().equals("qcow2") && !d.readOnly() ? "full/inc/copy"
+                                        : d.format().equals("raw") || d.format().equals("qcow2") ? "full/copy"
+                                                : "unsupported format");
+                    }
+                    o.set("bitmaps", Json.MAPPER.valueToTree(d.bitmaps()));
+                    out.add(o);
+                }
+                System.out.println(Json.MAPPER.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "cleanup", description = "remove change-tracking bitmaps")
+    static final class Cleanup implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = {"--remove-bitmap", "--remove-bitmaps"}, required = true,
+                description = "remove qmpbackup bitmaps from every disk")
+        boolean removeBitmap;
+
+        @Option(names = "--uuid", description = "only the bitmap of this chain")
+        String uuid;
+
+        @Override
+        public Integer call() throws Exception {
+            try (QmpClient qmp = top.connect()) {
+                List<String> removed = new BitmapCleanup(qmp, top.log).removeBitmaps(uuid);
+                top.log.info("removed " + removed.size() + " bitmap(s)" + (removed.isEmpty() ? "" : ": " + removed));
+                return 0;
+            }
+        }
+    }
+
+    public static void main(String[] args) {
+        int code = run(args);
+        // lets a signal's shutdown hook finish (the JVM then exits 130/143); otherwise exits here
+        SignalGuard.finished();
+        System.exit(code);
+    }
+
+    /** Runs the command line; returns the exit code. */
+    public static int run(String... args) {
+        QmpBackupCommand top = new QmpBackupCommand();
+        CommandLine cl = new CommandLine(top);
+        cl.setExecutionStrategy(parseResult -> {
+            top.log = new ConsoleLog(top.debug, top.logfile);
+            top.log.debug("qmpbackup " + String.join(" ", Arrays.asList(args)));
+            return new CommandLine.RunLast().execute(parseResult);
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            String msg = ex instanceof BackupException || ex instanceof QmpException || ex instanceof IOException
+                    || ex instanceof IllegalArgumentException ? ex.getMessage() : ex.toString();
+            if (top.log != null) {
+                top.log.error(msg);
+            }
+            System.err.println("qmpbackup: error: " + msg.replace('\n', ' '));
+            if (top.debug) {
+                ex.printStackTrace();
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

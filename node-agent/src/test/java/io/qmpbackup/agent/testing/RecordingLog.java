@@ -1,0 +1,23 @@
+package io.qmpbackup.agent.testing;
+
+import io.qmpbackup.agent.backup.BackupLog;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** Keeps every line the engine logs, and echoes it to stdout for the test report. */
+public final class RecordingLog implements BackupLog {
+    public final List<String> infos = new CopyOnWriteArrayList<>();
+    public final List<String> warnings = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void info(String message) {
+        infos.add(message);
+        System.out.println("INFO " + message);
+    }
+
+    @Override
+    public void warn(String message) {
+        warnings.add(message);
+        System.out.println("WARN " + message);
+    }
+}
