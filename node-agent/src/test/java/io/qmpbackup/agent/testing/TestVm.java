@@ -64,10 +64,12 @@ public final class TestVm implements AutoCloseable {
         QemuTools.requireQemu();
         Files.deleteIfExists(qmpSocket());
         Files.deleteIfExists(qmpSocket2());
+        Files.deleteIfExists(qmpSocket3());
         List<String> cmd = new ArrayList<>(List.of(QemuTools.QEMU, "-machine", "q35", "-accel", "tcg",
                 "-display", "none", "-nodefaults", "-m", "64", "-name", "testvm-" + dir.getFileName(),
                 "-qmp", "unix:" + qmpSocket() + ",server=on,wait=off",
-                "-qmp", "unix:" + qmpSocket2() + ",server=on,wait=off"));
+                "-qmp", "unix:" + qmpSocket2() + ",server=on,wait=off",
+                "-qmp", "unix:" + qmpSocket3() + ",server=on,wait=off"));
         if (prelaunch) {
             cmd.add("-S");
         }
@@ -100,7 +102,7 @@ public final class TestVm implements AutoCloseable {
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("qemu.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!(Files.exists(qmpSocket()) && Files.exists(qmpSocket2()))) {
+        while (!(Files.exists(qmpSocket()) && Files.exists(qmpSocket2()) && Files.exists(qmpSocket3()))) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 throw new IOException("QEMU did not start: " + String.join(" ", cmd) + "\n"
                         + Files.readString(dir.resolve("qemu.log"), StandardCharsets.UTF_8));
@@ -127,6 +129,11 @@ public final class TestVm implements AutoCloseable {
         return dir.resolve("qmp2.sock");
     }
 
+    /** A third QMP socket, free for a test's own extra client (a guest writer, a saboteur). */
+    public Path qmpSocket3() {
+        return dir.resolve("qmp3.sock");
+    }
+
     public List<DiskSpec> disks() {
         return disks;
     }
@@ -151,6 +158,11 @@ public final class TestVm implements AutoCloseable {
         if (out.toLowerCase().contains("error") || out.contains("failed")) {
             throw new IllegalStateException("guest write failed on " + disk.id() + ": " + out);
         }
+    }
+
+    /** Flushes the device's disk so that qemu-img sees every write in the image file. */
+    public void flush(DiskSpec disk) throws QmpException {
+        control.hmp("qemu-io -d " + disk.qdevPath() + " \"flush\"");
     }
 
     /** Kills QEMU with SIGKILL (a crash: persistent bitmaps in use are left marked in-use). */
