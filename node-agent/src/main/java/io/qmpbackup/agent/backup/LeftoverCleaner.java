@@ -52,6 +52,11 @@ public final class LeftoverCleaner {
             }
             log.warn("found objects of an interrupted backup run " + t + " in the VM; removing them");
             removed += cleanRun(t);
+            if (tokensInVm().contains(t)) {
+                throw new QmpException("objects of the interrupted backup run " + t + " could not all be removed from"
+                        + " the VM (see the warnings above); remove the qmpbackup-" + t + "-* nodes, jobs and bitmaps"
+                        + " by hand or restart the VM");
+            }
         }
         return removed;
     }
@@ -124,7 +129,16 @@ public final class LeftoverCleaner {
             tryRun("job-dismiss", Json.obj("id", id));
             removed++;
         }
-        // 2. give every device whose drive is one of our filters its own node back
+        // 2. snapshot-access nodes go first: while one sits on a filter, the device cannot take its disk back
+        List<String> nodes = new ArrayList<>();
+        for (JsonNode n : qmp.execute("query-named-block-nodes", Json.obj("flat", true))) {
+            String name = n.path("node-name").asText();
+            if (name.startsWith(prefix)) {
+                nodes.add(name);
+            }
+        }
+        removed += deleteNodes(nodes, "s");
+        // 3. give every device whose drive is one of our filters its own node back
         Map<String, String> filterChild = filterChildren(prefix);
         for (JsonNode b : qmp.execute("query-block")) {
             String node = b.path("inserted").path("node-name").asText();
@@ -133,21 +147,8 @@ public final class LeftoverCleaner {
                         filterChild.get(node)));
             }
         }
-        // 3. nodes: snapshot-access first, then filters, then targets and fleece images
-        List<String> nodes = new ArrayList<>();
-        for (JsonNode n : qmp.execute("query-named-block-nodes", Json.obj("flat", true))) {
-            String name = n.path("node-name").asText();
-            if (name.startsWith(prefix)) {
-                nodes.add(name);
-            }
-        }
-        for (String role : List.of("s", "c", "t", "f")) {
-            for (String name : nodes) {
-                if (role.equals(Names.roleOf(name)) && tryRun("blockdev-del", Json.obj("node-name", name))) {
-                    removed++;
-                }
-            }
-        }
+        // then the filters, targets and fleece images
+        removed += deleteNodes(nodes, "c") + deleteNodes(nodes, "t") + deleteNodes(nodes, "f");
         // 4. temporary bitmaps (the chain's own bitmap still holds every change: it was never cleared)
         for (JsonNode n : qmp.execute("query-named-block-nodes", Json.obj("flat", true))) {
             for (JsonNode b : n.path("dirty-bitmaps")) {
@@ -157,6 +158,16 @@ public final class LeftoverCleaner {
                         removed++;
                     }
                 }
+            }
+        }
+        return removed;
+    }
+
+    private int deleteNodes(List<String> nodes, String role) {
+        int removed = 0;
+        for (String name : nodes) {
+            if (role.equals(Names.roleOf(name)) && tryRun("blockdev-del", Json.obj("node-name", name))) {
+                removed++;
             }
         }
         return removed;
