@@ -60,6 +60,13 @@ public final class TestVm implements AutoCloseable {
         return vm;
     }
 
+    /** A VM whose CPUs run (firmware looping without a boot disk), not in prelaunch. */
+    public static TestVm startRunning(Path dir, List<DiskSpec> disks) throws IOException {
+        TestVm vm = new TestVm(dir, disks, false, List.of());
+        vm.start();
+        return vm;
+    }
+
     public void start() throws IOException {
         QemuTools.requireQemu();
         Files.deleteIfExists(qmpSocket());
