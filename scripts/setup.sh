@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the engine and its tests need on Debian (QEMU, qemu-img, qemu-ga, e2fsprogs,
+# cpio) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || need+=(qemu-utils)
+[ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
+command -v mkfs.ext4 >/dev/null && command -v dumpe2fs >/dev/null || need+=(e2fsprogs)
+command -v cpio >/dev/null || need+=(cpio)
+command -v python3 >/dev/null || need+=(python3)
+command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need+=(maven)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root to install ${need[*]}: run as root, or install them" >&2; exit 1; }
+    sudo=sudo
+  fi
+  echo "setup: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+qemu-system-x86_64 --version | head -n1
+cd "$top"
+mvn -q -B -DskipTests package
+echo "setup: built $top/node-agent/target/node-agent.jar"
