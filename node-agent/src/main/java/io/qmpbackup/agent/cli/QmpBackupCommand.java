@@ -212,6 +212,10 @@ public final class QmpBackupCommand implements Callable<Integer> {
             top.log.debug("qmpbackup " + String.join(" ", Arrays.asList(args)));
             return new CommandLine.RunLast().execute(parseResult);
         });
+        cl.setParameterExceptionHandler((ex, argv) -> {
+            System.err.println("qmpbackup: error: " + ex.getMessage().replace('\n', ' ') + " (see qmpbackup --help)");
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             String msg = ex instanceof BackupException || ex instanceof QmpException || ex instanceof IOException
                     || ex instanceof IllegalArgumentException ? ex.getMessage() : ex.toString();

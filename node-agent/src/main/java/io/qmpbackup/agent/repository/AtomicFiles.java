@@ -70,7 +70,7 @@ public final class AtomicFiles {
             throw new IllegalStateException("JDK without SHA-256", e);
         }
         java.util.concurrent.ArrayBlockingQueue<ByteBuffer> free = new java.util.concurrent.ArrayBlockingQueue<>(3);
-        java.util.concurrent.ArrayBlockingQueue<ByteBuffer> full = new java.util.concurrent.ArrayBlockingQueue<>(3);
+        java.util.concurrent.ArrayBlockingQueue<ByteBuffer> full = new java.util.concurrent.ArrayBlockingQueue<>(4);
         ByteBuffer end = ByteBuffer.allocate(0);
         for (int i = 0; i < 3; i++) {
             free.add(ByteBuffer.allocateDirect(HASH_BLOCK + 4096).alignedSlice(4096));
@@ -78,19 +78,23 @@ public final class AtomicFiles {
         java.util.concurrent.atomic.AtomicReference<IOException> readError = new java.util.concurrent.atomic.AtomicReference<>();
         Thread reader = new Thread(() -> {
             try (FileChannel ch = openForReadBack(file)) {
-                while (true) {
+                long size = ch.size();
+                long pos = 0;
+                while (pos < size) {
                     ByteBuffer b = free.take();
                     b.clear();
-                    int n = 0;
-                    while (b.hasRemaining() && (n = ch.read(b)) >= 0) {
-                        // keep filling: a short O_DIRECT read happens only at the end of the file
+                    // O_DIRECT reads stay block aligned: only the last read of the file comes back short
+                    while (b.hasRemaining() && pos < size) {
+                        int n = ch.read(b);
+                        if (n < 0) {
+                            break;
+                        }
+                        pos += n;
                     }
                     b.flip();
-                    if (b.hasRemaining()) {
-                        full.put(b);
-                    }
-                    if (n < 0) {
-                        break;
+                    full.put(b);
+                    if (pos < size && b.limit() == 0) {
+                        throw new IOException("unexpected end of file at " + pos + " of " + size);
                     }
                 }
             } catch (IOException e) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.qmpbackup.agent.qmp.GuestAgentClient;
 import io.qmpbackup.agent.qmp.QmpClient;
+import io.qmpbackup.agent.testing.CliProcess;
 import io.qmpbackup.agent.testing.QemuTools;
 import io.qmpbackup.agent.testing.RecordingLog;
 import io.qmpbackup.agent.testing.TestGuest;
@@ -54,6 +55,13 @@ class QuiesceIT {
             try (GuestAgentClient agent = GuestAgentClient.connect(guest.agentSocket(), Duration.ofSeconds(10))) {
                 assertThat(agent.fsfreezeStatus(Duration.ofSeconds(10))).isEqualTo("thawed");
             }
+            // the same through the command line, as an incremental of the frozen chain
+            CliProcess cli = CliProcess.run(tmp, "--socket", guest.qmpSocket().toString(), "--agent-socket",
+                    guest.agentSocket().toString(), "backup", "--level", "inc", "--quiesce", "--target",
+                    tmp.resolve("frozen").toString());
+            assertThat(cli.exitCode()).as(cli.toString()).isZero();
+            assertThat(cli.stdout()).contains("froze 1 guest filesystem").contains("thawed 1 guest filesystem")
+                    .contains("filesystems frozen at the snapshot point");
             int ticks = guest.readGuestFile("/data/ticks").split("\n").length;
             await().atMost(Duration.ofSeconds(20)).until(
                     () -> guest.readGuestFile("/data/ticks").split("\n").length > ticks + 3);

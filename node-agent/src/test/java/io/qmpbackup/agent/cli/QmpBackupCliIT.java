@@ -166,6 +166,9 @@ class QmpBackupCliIT {
         CliProcess noChain = cli("backup", "--level", "inc", "--target", tmp.resolve("empty").toString());
         assertThat(noChain.exitCode()).isEqualTo(1);
         assertThat(noChain.stderr()).contains("no chain").contains("--level full");
+        CliProcess noTarget = cli("backup", "--level", "full");
+        assertThat(noTarget.exitCode()).isEqualTo(2);
+        assertThat(noTarget.stderr().strip().lines()).singleElement().asString().contains("--target");
         CliProcess badLevel = cli("backup", "--level", "weekly", "--target", tmp.resolve("e").toString());
         assertThat(badLevel.exitCode()).isNotZero();
         assertThat(badLevel.stderr()).contains("unknown backup level 'weekly'");
