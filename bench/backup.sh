@@ -49,22 +49,12 @@ t0=$(now)
 t_full=$(elapsed "$t0" "$(now)")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
-python3 - "$work/ctl.sock" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
-def cmd(c, a=None):
-    f.write(json.dumps({"execute": c, **({"arguments": a} if a else {})}) + "\n"); f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "event" not in r:
-            return r
-f.readline(); cmd("qmp_capabilities")
-for i in range(256):
-    off = i * 63 * 1024 * 1024
-    cmd("human-monitor-command", {"command-line":
-        'qemu-io -d /machine/peripheral/vda/virtio-backend "write -P 0x7d %d 1M"' % off})
-cmd("human-monitor-command", {"command-line": 'qemu-io -d /machine/peripheral/vda/virtio-backend "flush"'})
-PY
+cmds=()
+for i in $(seq 0 255); do
+  cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x7d $((i * 63))M 1M\"")
+done
+cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
+python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
 
 sync
 t0=$(now)

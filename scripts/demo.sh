@@ -29,20 +29,9 @@ for _ in $(seq 100); do [ -S "$work/ctl.sock" ] && break; sleep 0.1; done
 
 # guest writes go through the device, as a guest's would (HMP qemu-io over a second QMP socket)
 guest_write() {
-  python3 - "$work/ctl.sock" "$1" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
-def cmd(c, a=None):
-    f.write(json.dumps({"execute": c, **({"arguments": a} if a else {})}) + "\n"); f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "event" not in r:
-            return r
-f.readline(); cmd("qmp_capabilities")
-r = cmd("human-monitor-command", {"command-line": 'qemu-io -d /machine/peripheral/vda/virtio-backend "%s"' % sys.argv[2]})
-print(r["return"].strip() or "ok")
-cmd("human-monitor-command", {"command-line": 'qemu-io -d /machine/peripheral/vda/virtio-backend "flush"'})
-PY
+  python3 "$top/scripts/hmp.py" "$work/ctl.sock" \
+    "qemu-io -d /machine/peripheral/vda/virtio-backend \"$1\"" \
+    'qemu-io -d /machine/peripheral/vda/virtio-backend "flush"'
 }
 
 step "guest writes 32 MiB"

@@ -186,7 +186,10 @@ public final class FleecingBackup {
             waitForJobs(runs);
             log.debug(vm + ": block jobs took " + (System.nanoTime() - jobsStart) / 1_000_000 + " ms");
             dismissJobs(runs);
-            teardown(runs);
+            if (!teardown(runs)) {
+                throw new BackupException(vm + ": the backup jobs finished but QEMU refused to remove the backup's"
+                        + " nodes (see the warnings above); nothing was recorded and change tracking is unchanged");
+            }
             long finishStart = System.nanoTime();
             finishFiles(runs);
             log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
@@ -545,6 +548,7 @@ public final class FleecingBackup {
         try {
             if (pause) {
                 // one snapshot point for all disks: a crash-consistent state across them
+                log.info(vm + ": pausing the VM while the snapshot point is set on " + fleeced + " disks");
                 qmp.execute("stop");
                 paused = true;
             }
@@ -703,31 +707,33 @@ public final class FleecingBackup {
         }
     }
 
-    /** Removes every node the run added, giving each device its own disk back first. Idempotent. */
-    private void teardown(List<DiskRun> runs) throws QmpException {
+    /**
+     * Removes every node the run added, giving each device its own disk back first. Goes on
+     * past a failed step, so that as little as possible stays behind; idempotent.
+     *
+     * @return true when everything is gone
+     */
+    private boolean teardown(List<DiskRun> runs) {
         for (DiskRun r : runs) {
-            if (r.snapAdded) {
-                qmp.execute("blockdev-del", Json.obj("node-name", r.snapNode));
+            if (r.snapAdded && tryRun("blockdev-del", Json.obj("node-name", r.snapNode))) {
                 r.snapAdded = false;
             }
-            if (r.driveSwapped) {
-                qmp.execute("qom-set", Json.obj("path", r.disk.qdev(), "property", "drive", "value",
-                        r.disk.nodeName()));
+            if (r.driveSwapped && !r.snapAdded && tryRun("qom-set", Json.obj("path", r.disk.qdev(), "property",
+                    "drive", "value", r.disk.nodeName()))) {
                 r.driveSwapped = false;
             }
-            if (r.cbwAdded) {
-                qmp.execute("blockdev-del", Json.obj("node-name", r.cbwNode));
+            if (r.cbwAdded && !r.driveSwapped && tryRun("blockdev-del", Json.obj("node-name", r.cbwNode))) {
                 r.cbwAdded = false;
             }
-            if (r.targetAttached) {
-                qmp.execute("blockdev-del", Json.obj("node-name", r.targetNode));
+            if (r.targetAttached && tryRun("blockdev-del", Json.obj("node-name", r.targetNode))) {
                 r.targetAttached = false;
             }
-            if (r.fleeceAttached) {
-                qmp.execute("blockdev-del", Json.obj("node-name", r.fleeceNode));
+            if (r.fleeceAttached && !r.cbwAdded && tryRun("blockdev-del", Json.obj("node-name", r.fleeceNode))) {
                 r.fleeceAttached = false;
             }
         }
+        return runs.stream().noneMatch(r -> r.snapAdded || r.driveSwapped || r.cbwAdded || r.targetAttached
+                || r.fleeceAttached);
     }
 
     /** fsync, checksum, rename *.partial into place. */
@@ -860,12 +866,7 @@ public final class FleecingBackup {
                     cancelAndDismiss(r);
                 }
             }
-            try {
-                teardown(runs);
-            } catch (QmpException e) {
-                // teardown stops at the first failure; finish it step by step
-                teardownBestEffort(runs);
-            }
+            teardown(runs);
             for (DiskRun r : runs) {
                 if (r.nextBitmapAdded) {
                     removeBitmap(r.disk.nodeName(), Names.nextBitmap(tokenOf(r)));
@@ -914,27 +915,6 @@ public final class FleecingBackup {
     private String jobStatus(String id) throws QmpException {
         JsonNode j = find(qmp.execute("query-jobs"), id);
         return j == null ? null : j.path("status").asText();
-    }
-
-    private void teardownBestEffort(List<DiskRun> runs) {
-        for (DiskRun r : runs) {
-            if (r.snapAdded && tryRun("blockdev-del", Json.obj("node-name", r.snapNode))) {
-                r.snapAdded = false;
-            }
-            if (r.driveSwapped && tryRun("qom-set", Json.obj("path", r.disk.qdev(), "property", "drive", "value",
-                    r.disk.nodeName()))) {
-                r.driveSwapped = false;
-            }
-            if (r.cbwAdded && tryRun("blockdev-del", Json.obj("node-name", r.cbwNode))) {
-                r.cbwAdded = false;
-            }
-            if (r.targetAttached && tryRun("blockdev-del", Json.obj("node-name", r.targetNode))) {
-                r.targetAttached = false;
-            }
-            if (r.fleeceAttached && tryRun("blockdev-del", Json.obj("node-name", r.fleeceNode))) {
-                r.fleeceAttached = false;
-            }
-        }
     }
 
     private boolean tryRun(String command, ObjectNode args) {

@@ -16,7 +16,7 @@ final class ConsoleLog implements BackupLog {
     private final boolean debug;
     private final Path logfile;
     private final PrintStream out = System.out;
-    private long lastProgress;
+    private long lastProgress = System.nanoTime();
 
     ConsoleLog(boolean debug, Path logfile) {
         this.debug = debug;
