@@ -21,19 +21,35 @@ public final class CliProcess {
     }
 
     public static Path script() {
+        return script("qmpbackup");
+    }
+
+    public static Path script(String tool) {
         Path here = Path.of("").toAbsolutePath();
         for (Path p = here; p != null; p = p.getParent()) {
-            Path s = p.resolve("bin/qmpbackup");
+            Path s = p.resolve("bin/" + tool);
             if (Files.isExecutable(s)) {
                 return s;
             }
         }
-        throw new IllegalStateException("bin/qmpbackup not found above " + here);
+        throw new IllegalStateException("bin/" + tool + " not found above " + here);
     }
 
     public static CliProcess start(Path workDir, String... args) throws IOException {
+        return startTool(workDir, "qmpbackup", args);
+    }
+
+    /** Runs {@code bin/<tool>} (qmpbackup or qmprestore) to completion. */
+    public static CliProcess runTool(Path workDir, String tool, String... args) throws IOException,
+            InterruptedException {
+        CliProcess c = startTool(workDir, tool, args);
+        c.waitFor();
+        return c;
+    }
+
+    public static CliProcess startTool(Path workDir, String tool, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(script().toString());
+        cmd.add(script(tool).toString());
         cmd.addAll(List.of(args));
         Files.createDirectories(workDir);
         Path out = Files.createTempFile(workDir, "cli", ".out");

@@ -1,0 +1,215 @@
+package io.qmpbackup.agent.cli;
+
+import io.qmpbackup.agent.restore.BackupChain;
+import io.qmpbackup.agent.restore.ChainRestore;
+import io.qmpbackup.agent.restore.ChainVerifier;
+import io.qmpbackup.agent.restore.RestoreException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * {@code qmprestore}: restores a disk's backup folder with qmprestore's subcommands and flags.
+ * rebase, commit and snapshotrebase change the folder in place; merge writes a new image and
+ * leaves the backups as they are; verify checks every file.
+ */
+@Command(name = "qmprestore", mixinStandardHelpOptions = true, version = "qmprestore (QMPBackup Operator) 0.1.0",
+        description = "Restore QEMU disk backups written by qmpbackup.",
+        subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
+                QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class})
+public final class QmpRestoreCommand implements Callable<Integer> {
+    @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
+    boolean skipCheck;
+
+    @Option(names = {"-L", "--logfile"}, scope = ScopeType.INHERIT, description = "also append the log to this file")
+    Path logfile;
+
+    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "more verbose output")
+    boolean debug;
+
+    ConsoleLog log;
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(new CommandLine(this),
+                "missing command: rebase, commit, merge, snapshotrebase or verify");
+    }
+
+    abstract static class ChainCommand implements Callable<Integer> {
+        @ParentCommand
+        QmpRestoreCommand top;
+
+        @Option(names = "--dir", required = true, description = "the disk's backup folder")
+        Path dir;
+
+        @Option(names = "--until", description = "restore up to this backup (file name or its INC-<epoch> prefix)")
+        String until;
+
+        @Option(names = "--filter", hidden = true, description = "accepted for qmprestore compatibility; ignored")
+        String filter;
+
+        ChainRestore restore(BackupChain chain) {
+            for (String w : chain.warnings()) {
+                top.log.warn(w);
+            }
+            return new ChainRestore(chain, top.skipCheck, ZoneId.systemDefault(), top.log);
+        }
+
+        abstract List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException;
+
+        boolean dryRun() {
+            return false;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            ChainRestore r = restore(BackupChain.load(dir));
+            List<ChainRestore.Step> steps = plan(r);
+            if (dryRun()) {
+                ChainRestore.print(steps, System.out);
+                return 0;
+            }
+            r.run(steps);
+            top.log.info("done");
+            return 0;
+        }
+    }
+
+    @Command(name = "rebase", description = "point each INC at the file before it (in place); link 'image' to the newest")
+    static final class Rebase extends ChainCommand {
+        @Option(names = "--dry-run", description = "print the steps, change nothing")
+        boolean dryRun;
+
+        @Override
+        boolean dryRun() {
+            return dryRun;
+        }
+
+        @Override
+        List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
+            return r.planRebase(until);
+        }
+    }
+
+    @Command(name = "commit", description = "commit every INC into the FULL (in place; the INCs are removed)")
+    static final class Commit extends ChainCommand {
+        @Option(names = "--dry-run", description = "print the steps, change nothing")
+        boolean dryRun;
+
+        @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
+        long rateLimit;
+
+        @Override
+        boolean dryRun() {
+            return dryRun;
+        }
+
+        @Override
+        List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
+            return r.planCommit(until, rateLimit);
+        }
+    }
+
+    @Command(name = "snapshotrebase", description = "commit like commit, with an internal snapshot per backup")
+    static final class SnapshotRebase extends ChainCommand {
+        @Option(names = "--dry-run", description = "print the steps, change nothing")
+        boolean dryRun;
+
+        @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
+        long rateLimit;
+
+        @Override
+        boolean dryRun() {
+            return dryRun;
+        }
+
+        @Override
+        List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
+            return r.planSnapshotRebase(until, rateLimit);
+        }
+    }
+
+    @Command(name = "merge", description = "write the restore point into a new image; backups stay untouched")
+    static final class Merge extends ChainCommand {
+        @Option(names = "--targetfile", required = true, description = "the new image")
+        Path targetFile;
+
+        @Option(names = "--dry-run", description = "print the steps, change nothing")
+        boolean dryRun;
+
+        @Option(names = "--rate-limit", hidden = true, defaultValue = "0",
+                description = "accepted for qmprestore compatibility; merge reads each byte once")
+        long rateLimit;
+
+        @Override
+        boolean dryRun() {
+            return dryRun;
+        }
+
+        @Override
+        List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
+            return r.planMerge(targetFile, until);
+        }
+    }
+
+    @Command(name = "verify", description = "check every file of the folder: structure and recorded checksums")
+    static final class Verify implements Callable<Integer> {
+        @ParentCommand
+        QmpRestoreCommand top;
+
+        @Option(names = "--dir", required = true, description = "the disk's backup folder")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            BackupChain chain = BackupChain.load(dir);
+            for (String w : chain.warnings()) {
+                top.log.warn(w);
+            }
+            ChainVerifier.Result r = ChainVerifier.verify(chain, top.log);
+            if (!r.ok()) {
+                throw new RestoreException("verify of " + dir + " failed: " + r.damaged() + (r.problems().size() > 1
+                        ? " (and " + (r.problems().size() - 1) + " more damaged file(s), listed above)" : ""));
+            }
+            top.log.info("verify: " + r.files() + " file(s) sound, " + r.checksummed() + " matched their recorded"
+                    + " checksum");
+            return 0;
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        QmpRestoreCommand top = new QmpRestoreCommand();
+        CommandLine cl = new CommandLine(top);
+        cl.setExecutionStrategy(parseResult -> {
+            top.log = new ConsoleLog(top.debug, top.logfile);
+            return new CommandLine.RunLast().execute(parseResult);
+        });
+        cl.setParameterExceptionHandler((ex, argv) -> {
+            System.err.println("qmprestore: error: " + ex.getMessage().replace('\n', ' ') + " (see qmprestore --help)");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            String msg = ex instanceof RestoreException || ex instanceof IOException ? ex.getMessage() : ex.toString();
+            if (top.log != null) {
+                top.log.error(msg);
+            }
+            System.err.println("qmprestore: error: " + msg.replace('\n', ' '));
+            if (top.debug) {
+                ex.printStackTrace();
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

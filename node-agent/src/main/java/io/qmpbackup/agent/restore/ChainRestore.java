@@ -1,0 +1,294 @@
+package io.qmpbackup.agent.restore;
+
+import io.qmpbackup.agent.backup.BackupLog;
+import io.qmpbackup.agent.qmp.Json;
+import io.qmpbackup.agent.repository.AtomicFiles;
+import io.qmpbackup.agent.repository.ChainManifest;
+import io.qmpbackup.agent.repository.QemuImg;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * qmprestore's operations over a {@link BackupChain}: {@code rebase}, {@code commit} and
+ * {@code snapshotrebase} change the folder in place (as qmprestore documents), {@code merge}
+ * writes a new image in one pass and leaves every backup file as it was. Each operation is
+ * planned as a list of steps first: {@code --dry-run} prints them, a refusal happens before
+ * the first one runs.
+ */
+public final class ChainRestore {
+    private static final DateTimeFormatter SNAPSHOT_NAME = DateTimeFormatter.ofPattern("yyyy-MM-dd-HH:mm:ss");
+
+    /** One thing a restore does; {@link #describe()} is what --dry-run prints. */
+    public interface Step {
+        String describe();
+
+        void run() throws IOException;
+    }
+
+    private final BackupChain chain;
+    private final BackupLog log;
+    private final boolean skipCheck;
+    private final ZoneId zone;
+
+    public ChainRestore(BackupChain chain, boolean skipCheck, ZoneId zone, BackupLog log) {
+        this.chain = chain;
+        this.skipCheck = skipCheck;
+        this.zone = zone;
+        this.log = log;
+    }
+
+    // ---------------------------------------------------------------- plans
+
+    /** Backing headers set so each INC names the file before it; {@code image} links to the point. */
+    public List<Step> planRebase(String until) throws RestoreException {
+        Path link = chain.dir().resolve("image");
+        if (Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new RestoreException(chain.dir() + " has already been rebased (" + link + " exists); remove the"
+                    + " link to rebase again");
+        }
+        List<ChainFile> point = chain.pointUpTo(until);
+        List<Step> steps = new ArrayList<>(checks(point));
+        List<ChainFile> rewritten = new ArrayList<>();
+        for (int i = 1; i < point.size(); i++) {
+            ChainFile inc = point.get(i);
+            String backing = BackupChain.backingOf(inc);
+            if (backing == null || !backing.equals(point.get(i - 1).name())) {
+                steps.add(rebaseUnsafe(inc, point.get(i - 1).name()));
+                rewritten.add(inc);
+            }
+        }
+        String target = point.get(point.size() - 1).name();
+        steps.add(step("ln -s " + target + " " + link, () -> Files.createSymbolicLink(link, Path.of(target))));
+        if (!rewritten.isEmpty()) {
+            steps.add(manifestUpdate(m -> refreshChecksums(m, rewritten)));
+        }
+        return steps;
+    }
+
+    /** Every INC up to the point committed into the FULL; the INCs are removed. */
+    public List<Step> planCommit(String until, long rateLimit) throws RestoreException {
+        return planCommitInto(until, rateLimit, false);
+    }
+
+    /** Like commit, with an internal snapshot of the FULL for the FULL and for every INC applied. */
+    public List<Step> planSnapshotRebase(String until, long rateLimit) throws RestoreException {
+        return planCommitInto(until, rateLimit, true);
+    }
+
+    private List<Step> planCommitInto(String until, long rateLimit, boolean snapshots) throws RestoreException {
+        List<ChainFile> point = chain.pointUpTo(until);
+        if (point.size() < 2 || !"full".equals(point.get(0).level())) {
+            throw new RestoreException("no incremental backups to apply in " + chain.dir() + " up to "
+                    + point.get(point.size() - 1).name() + ": the FULL already is that point");
+        }
+        ChainFile full = point.get(0);
+        if (!"qcow2".equals(full.format())) {
+            throw new RestoreException(full.name() + " is not a qcow2 image: incrementals cannot be committed into it");
+        }
+        List<Step> steps = new ArrayList<>(checks(point));
+        if (snapshots && !hasSnapshot(full, "FULL-BACKUP")) {
+            steps.add(qemuImg("snapshot", "-c", "FULL-BACKUP", full.path().toString()));
+        }
+        List<ChainFile> removed = new ArrayList<>();
+        for (ChainFile inc : point.subList(1, point.size())) {
+            steps.add(rebaseUnsafe(inc, full.name()));
+            List<String> commit = new ArrayList<>(List.of("commit", "-q", "-f", "qcow2"));
+            if (rateLimit > 0) {
+                commit.addAll(List.of("-r", Long.toString(rateLimit)));
+            }
+            commit.add(inc.path().toString());
+            steps.add(qemuImg(commit.toArray(String[]::new)));
+            if (snapshots) {
+                String name = SNAPSHOT_NAME.format(Instant.ofEpochSecond(inc.epoch()).atZone(zone));
+                steps.add(qemuImg("snapshot", "-c", name, full.path().toString()));
+            }
+            steps.add(step("rm " + inc.path(), () -> Files.delete(inc.path())));
+            removed.add(inc);
+        }
+        // an INC after the point built on the last one committed: it now builds on the FULL
+        int after = chain.files().indexOf(point.get(point.size() - 1)) + 1;
+        ChainFile next = null;
+        for (int i = after; i < chain.files().size(); i++) {
+            if (!"copy".equals(chain.files().get(i).level())) {
+                next = chain.files().get(i);
+                break;
+            }
+        }
+        List<ChainFile> rewritten = new ArrayList<>(List.of(full));
+        if (next != null && next.isInc()) {
+            steps.add(rebaseUnsafe(next, full.name()));
+            rewritten.add(next);
+        }
+        ChainFile nextInc = next != null && next.isInc() ? next : null;
+        steps.add(manifestUpdate(m -> {
+            m.entries.removeIf(e -> removed.stream().anyMatch(r -> r.name().equals(e.file)));
+            for (int i = 0; i < m.entries.size(); i++) {
+                m.entries.get(i).sequence = i + 1;
+                if (nextInc != null && m.entries.get(i).file.equals(nextInc.name())) {
+                    m.entries.get(i).backingFile = full.name();
+                }
+            }
+            refreshChecksums(m, rewritten);
+        }));
+        return steps;
+    }
+
+    /**
+     * One {@code qemu-img convert} reading the chain through a backing-chain description: one
+     * pass over the data, no backup file opened for writing. Written as {@code .partial},
+     * checked, renamed.
+     */
+    public List<Step> planMerge(Path targetFile, String until) throws RestoreException {
+        if (Files.exists(targetFile)) {
+            throw new RestoreException("target file " + targetFile + " already exists: refusing to overwrite it; pass"
+                    + " another --targetfile or remove it");
+        }
+        if (targetFile.getParent() != null && !Files.isDirectory(targetFile.toAbsolutePath().getParent())) {
+            throw new RestoreException("folder of --targetfile " + targetFile + " does not exist; create it first");
+        }
+        List<ChainFile> point = chain.pointUpTo(until);
+        List<Step> steps = new ArrayList<>(checks(point));
+        String format = point.get(0).format();
+        String source = point.size() == 1 ? point.get(0).path().toAbsolutePath().toString()
+                : "json:" + chainDescription(point);
+        Path partial = targetFile.resolveSibling(targetFile.getFileName() + ".partial");
+        List<String> convert = new ArrayList<>(List.of("convert", "-W", "-m", "16", "-O", format));
+        if (point.size() == 1) {
+            convert.addAll(List.of("-f", format));
+        }
+        convert.addAll(List.of(source, partial.toString()));
+        steps.add(qemuImg(convert.toArray(String[]::new)));
+        if ("qcow2".equals(format)) {
+            steps.add(qemuImg("check", "-q", partial.toString()));
+        }
+        steps.add(step("mv " + partial + " " + targetFile, () -> {
+            AtomicFiles.fsync(partial);
+            AtomicFiles.moveDurably(partial, targetFile);
+        }));
+        return steps;
+    }
+
+    /** The point as one qcow2 chain: the top file, with each file's backing set explicitly to the one before. */
+    static String chainDescription(List<ChainFile> point) {
+        ObjectNode node = null;
+        for (ChainFile f : point) {
+            ObjectNode n = Json.obj("driver", f.format(), "file", Json.obj("driver", "file", "filename",
+                    f.path().toAbsolutePath().toString()));
+            if ("qcow2".equals(f.format())) {
+                n.set("backing", node == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : node);
+            }
+            node = n;
+        }
+        return node.toString();
+    }
+
+    // ---------------------------------------------------------------- running
+
+    /** Runs the steps in order; stops at the first failure, naming the step. */
+    public void run(List<Step> steps) throws RestoreException {
+        for (Step s : steps) {
+            log.info(s.describe());
+            try {
+                s.run();
+            } catch (IOException e) {
+                throw new RestoreException("restore step failed: " + s.describe() + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    public static void print(List<Step> steps, java.io.PrintStream out) {
+        for (Step s : steps) {
+            out.println(s.describe());
+        }
+    }
+
+    // ---------------------------------------------------------------- step builders
+
+    private List<Step> checks(List<ChainFile> point) {
+        List<Step> steps = new ArrayList<>();
+        if (skipCheck) {
+            return steps;
+        }
+        for (ChainFile f : point) {
+            if ("qcow2".equals(f.format())) {
+                steps.add(qemuImg("check", "-q", f.path().toString()));
+            }
+        }
+        return steps;
+    }
+
+    private static Step rebaseUnsafe(ChainFile inc, String backingName) {
+        return qemuImg("rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", backingName, inc.path().toString());
+    }
+
+    private static Step qemuImg(String... args) {
+        return step("qemu-img " + String.join(" ", quoted(args)), () -> QemuImg.run(args));
+    }
+
+    private static List<String> quoted(String[] args) {
+        List<String> q = new ArrayList<>();
+        for (String a : args) {
+            q.add(a.matches("[A-Za-z0-9_./:=,+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return q;
+    }
+
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    private static Step step(String description, IoAction action) {
+        return new Step() {
+            @Override
+            public String describe() {
+                return description;
+            }
+
+            @Override
+            public void run() throws IOException {
+                action.run();
+            }
+        };
+    }
+
+    private interface ManifestChange {
+        void apply(ChainManifest m) throws IOException;
+    }
+
+    private Step manifestUpdate(ManifestChange change) {
+        return step("update chain manifest " + (chain.manifestPath() == null ? "(none)" : chain.manifestPath()), () -> {
+            if (chain.manifestPath() == null || chain.manifest().isEmpty()) {
+                return;
+            }
+            ChainManifest m = ChainManifest.read(chain.manifestPath()).orElseThrow();
+            change.apply(m);
+            m.write(chain.manifestPath());
+        });
+    }
+
+    private static void refreshChecksums(ChainManifest m, List<ChainFile> changed) throws IOException {
+        for (ChainFile f : changed) {
+            for (ChainManifest.Entry e : m.entries) {
+                if (e.file.equals(f.name())) {
+                    e.sha256 = AtomicFiles.sha256(f.path());
+                    e.fileSize = Files.size(f.path());
+                }
+            }
+        }
+    }
+
+    private static boolean hasSnapshot(ChainFile f, String name) throws RestoreException {
+        try {
+            return QemuImg.info(f.path()).path("snapshots").findValuesAsText("name").contains(name);
+        } catch (IOException e) {
+            throw new RestoreException("cannot read " + f.path() + ": " + e.getMessage(), e);
+        }
+    }
+}
