@@ -6,8 +6,10 @@
 #   inc       bin/qmpbackup --level inc after 256 MiB more were written through the guest device
 #   full-cold the same full after the page cache was dropped (root only): the source is read
 #             from the same device the target is written to
+#   merge     bin/qmprestore merge of the FULL + 3 INC chain (whole process) against
+#             qemu-img convert of the FULL file alone with the same options, in the same run
 # Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
-# full/dd (goal <= 1.25) and inc/full (goal <= 0.2). Dirty pages are synced before each step.
+# full/dd (goal <= 1.25), inc/full (goal <= 0.2) and merge/convert (goal <= 1.2). Dirty pages are synced before each step.
 # Usage: bench/backup.sh [WORKDIR]   (default: /var/tmp/qmpbackup-bench; needs ~9 GiB free)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,7 @@ work=${1:-/var/tmp/qmpbackup-bench}
 
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=""
-cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
 drop_caches() { sync; if [ "$(id -u)" -eq 0 ]; then echo 3 > /proc/sys/vm/drop_caches; fi; }
@@ -60,6 +62,36 @@ sync
 t0=$(now)
 "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level inc --target "$work/backup" > "$work/inc.log"
 t_inc=$(elapsed "$t0" "$(now)")
+inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
+
+# two more incrementals (64 MiB each) for a FULL + 3 INC chain
+for pass in 1 2; do
+  cmds=()
+  for i in $(seq 0 63); do
+    cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x$((7 + pass))e $(( (i * 251 + pass * 7) % 16000 ))M 1M\"")
+  done
+  cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
+  python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
+  "$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --level inc --target "$work/backup" > /dev/null
+done
+
+# three alternating rounds, the best of each: this machine's disk is noisy (one run varies ~1.5x)
+t_convert=999999; t_merge=999999
+direct=(-T none -t none)
+for round in 1 2 3; do
+  drop_caches
+  t0=$(now)
+  qemu-img convert -W -m 16 "${direct[@]}" -O qcow2 "$work"/backup/disk.qcow2/FULL-* "$work/convert.qcow2"
+  sync -f "$work/convert.qcow2"
+  t_convert=$(awk -v a="$t_convert" -v b="$(elapsed "$t0" "$(now)")" 'BEGIN { print (b < a ? b : a) }')
+  rm -f "$work/convert.qcow2"
+
+  drop_caches
+  t0=$(now)
+  "$top/bin/qmprestore" merge --dir "$work/backup/disk.qcow2" --targetfile "$work/merged.qcow2" > "$work/merge.log"
+  t_merge=$(awk -v a="$t_merge" -v b="$(elapsed "$t0" "$(now)")" 'BEGIN { print (b < a ? b : a) }')
+  rm -f "$work/merged.qcow2"
+done
 
 drop_caches
 t0=$(now)
@@ -67,12 +99,14 @@ t0=$(now)
 t_cold=$(elapsed "$t0" "$(now)")
 
 full_file=$(ls "$work"/backup/disk.qcow2/FULL-*)
-inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
 printf '\n%-34s %8s\n' "step" "seconds"
 printf '%-34s %8.2f\n' "dd 4 GiB O_DIRECT (baseline)" "$t_dd"
 printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup full (4 GiB data)" "$t_full" "$(stat -c %s "$full_file")" "$(split "$work/full.log")"
 printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup inc (256 MiB changed)" "$t_inc" "$(stat -c %s "$inc_file")" "$(split "$work/inc.log")"
 printf '%-34s %8.2f   (%s)\n' "qmpbackup full-cold (cache dropped)" "$t_cold" "$(split "$work/cold.log")"
+printf '%-34s %8.2f   (best of 3; same -W -m 16 -T none -t none as merge)\n' "qemu-img convert FULL alone" "$t_convert"
+printf '%-34s %8.2f   (best of 3; FULL + %s INC, whole process)\n' "qmprestore merge" "$t_merge" "$(ls "$work"/backup/disk.qcow2/INC-* | wc -l)"
 printf '\nratio full/dd  = %s  (goal <= 1.25)\n' "$(ratio "$t_full" "$t_dd")"
 printf 'ratio inc/full = %s  (goal <= 0.20)\n' "$(ratio "$t_inc" "$t_full")"
+printf 'ratio merge/convert = %s  (goal <= 1.20)\n' "$(ratio "$t_merge" "$t_convert")"
 printf 'ratio full-cold/dd = %s  (information: source and target share one device)\n' "$(ratio "$t_cold" "$t_dd")"

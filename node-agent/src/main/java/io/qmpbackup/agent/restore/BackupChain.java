@@ -1,9 +1,7 @@
 package io.qmpbackup.agent.restore;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpbackup.agent.repository.ChainDirectory;
 import io.qmpbackup.agent.repository.ChainManifest;
-import io.qmpbackup.agent.repository.QemuImg;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -225,13 +223,28 @@ public final class BackupChain {
         }
     }
 
+    /** The backing file name in a qcow2 header (offset 8: its offset, 16: its length), or null. */
     static String backingOf(ChainFile f) throws RestoreException {
-        try {
-            JsonNode info = QemuImg.info(f.path());
-            JsonNode b = info.get("backing-filename");
-            return b == null || b.isNull() ? null : b.asText();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f.path())) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(20);
+            ch.read(h, 0);
+            h.flip();
+            if (h.remaining() < 20 || h.getInt(0) != 0x514649fb) {
+                throw new IOException("no qcow2 header");
+            }
+            long offset = h.getLong(8);
+            int length = h.getInt(16);
+            if (offset == 0 || length == 0) {
+                return null;
+            }
+            if (length > 1023 || offset + length > ch.size()) {
+                throw new IOException("backing file name out of bounds");
+            }
+            java.nio.ByteBuffer name = java.nio.ByteBuffer.allocate(length);
+            ch.read(name, offset);
+            return new String(name.array(), 0, name.position(), java.nio.charset.StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new RestoreException(f.name() + " in " + f.path().getParent() + " cannot be read as an image: "
+            throw new RestoreException(f.name() + " in " + f.path().getParent() + " cannot be read as a qcow2 image: "
                     + e.getMessage() + "; run verify", e);
         }
     }

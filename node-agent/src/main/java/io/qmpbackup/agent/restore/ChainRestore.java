@@ -4,6 +4,7 @@ import io.qmpbackup.agent.backup.BackupLog;
 import io.qmpbackup.agent.qmp.Json;
 import io.qmpbackup.agent.repository.AtomicFiles;
 import io.qmpbackup.agent.repository.ChainManifest;
+import io.qmpbackup.agent.repository.DirectIo;
 import io.qmpbackup.agent.repository.QemuImg;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -159,7 +160,16 @@ public final class ChainRestore {
         String source = point.size() == 1 ? point.get(0).path().toAbsolutePath().toString()
                 : "json:" + chainDescription(point);
         Path partial = targetFile.resolveSibling(targetFile.getFileName() + ".partial");
-        List<String> convert = new ArrayList<>(List.of("convert", "-W", "-m", "16", "-O", format));
+        // O_DIRECT on both sides where the filesystems take it: each byte is read and written once,
+        // and a restore does not flush the host's page cache
+        List<String> convert = new ArrayList<>(List.of("convert", "-W", "-m", "16"));
+        if (DirectIo.supported(chain.dir())) {
+            convert.addAll(List.of("-T", "none"));
+        }
+        if (DirectIo.supported(targetFile.toAbsolutePath().getParent())) {
+            convert.addAll(List.of("-t", "none"));
+        }
+        convert.addAll(List.of("-O", format));
         if (point.size() == 1) {
             convert.addAll(List.of("-f", format));
         }

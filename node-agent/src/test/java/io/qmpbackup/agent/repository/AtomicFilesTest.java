@@ -35,4 +35,12 @@ class AtomicFilesTest {
         assertThat(Files.readString(f)).isEqualTo(content);
         assertThat(tmp.resolve(".uuid.tmp")).doesNotExist();
     }
+
+    @org.junit.jupiter.api.Test
+    void directIoIsDetectedPerFilesystem() throws Exception {
+        assertThat(DirectIo.supported(tmp)).as("disk-backed temp folder").isTrue();
+        assertThat(DirectIo.supported(tmp.resolve("missing"))).as("a folder that cannot be probed").isFalse();
+        assertThat(AtomicFiles.sha256(Files.writeString(Files.createTempFile(Path.of("/dev/shm"), "q", ".bin"), "x")))
+                .isEqualTo("2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
+    }
 }
