@@ -1,0 +1,81 @@
+package io.qmpbackup.api.v1alpha1;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+
+/**
+ * The one place that moves a run's phase and writes its conditions (operator and node agent
+ * both call it). Fixed condition types; {@code reason} a stable CamelCase word;
+ * {@code lastTransitionTime} moves only when a condition's status changes.
+ *
+ * <ul>
+ * <li>{@code Accepted}: True once a node agent took the work (Running or later);</li>
+ * <li>{@code Running}: True while the agent runs it;</li>
+ * <li>{@code Complete}: True when it succeeded;</li>
+ * <li>{@code Failed}: True when it failed or was cancelled.</li>
+ * </ul>
+ */
+public final class RunTransitions {
+    public static final String ACCEPTED = "Accepted";
+    public static final String RUNNING = "Running";
+    public static final String COMPLETE = "Complete";
+    public static final String FAILED = "Failed";
+
+    private RunTransitions() {
+    }
+
+    /** Moves the status to {@code phase}; returns true when anything changed. */
+    public static boolean move(RunStatus s, Phase phase, String reason, String message, Long generation, Instant now) {
+        boolean changed = s.phase != phase || !eq(s.reason, reason) || !eq(s.message, message)
+                || !eq(s.observedGeneration, generation);
+        s.phase = phase;
+        s.reason = reason;
+        s.message = message;
+        s.observedGeneration = generation;
+        boolean accepted = phase == Phase.RUNNING || phase == Phase.SUCCEEDED
+                || (phase.terminal() && s.startTime != null);
+        changed |= condition(s, ACCEPTED, accepted, accepted ? "Accepted" : reason, message, generation, now);
+        changed |= condition(s, RUNNING, phase == Phase.RUNNING, reason, message, generation, now);
+        changed |= condition(s, COMPLETE, phase == Phase.SUCCEEDED, reason, message, generation, now);
+        changed |= condition(s, FAILED, phase == Phase.FAILED || phase == Phase.CANCELLED, reason, message,
+                generation, now);
+        String time = now.toString();
+        if (phase == Phase.SCHEDULED && s.scheduledTime == null) {
+            s.scheduledTime = time;
+        }
+        if (phase == Phase.RUNNING && s.startTime == null) {
+            s.startTime = time;
+        }
+        if (phase.terminal() && s.completionTime == null) {
+            s.completionTime = time;
+        }
+        return changed;
+    }
+
+    private static boolean condition(RunStatus s, String type, boolean status, String reason, String message,
+            Long generation, Instant now) {
+        String value = status ? "True" : "False";
+        Condition existing = s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+        String why = reason == null ? "Unknown" : reason;
+        if (existing != null && value.equals(existing.getStatus()) && why.equals(existing.getReason())
+                && eq(message, existing.getMessage()) && eq(generation, existing.getObservedGeneration())) {
+            return false;
+        }
+        String transition = existing != null && value.equals(existing.getStatus()) ? existing.getLastTransitionTime()
+                : now.toString();
+        Condition c = new ConditionBuilder().withType(type).withStatus(value).withReason(why)
+                .withMessage(message == null ? "" : message).withObservedGeneration(generation)
+                .withLastTransitionTime(transition).build();
+        if (existing != null) {
+            s.conditions.set(s.conditions.indexOf(existing), c);
+        } else {
+            s.conditions.add(c);
+        }
+        return true;
+    }
+
+    private static boolean eq(Object a, Object b) {
+        return a == null ? b == null : a.equals(b);
+    }
+}

@@ -1,0 +1,27 @@
+package io.qmpbackup.operator;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/** Operator settings ({@code qmpbackup.operator.*}; environment: QMPBACKUP_OPERATOR_*). */
+@ConfigMapping(prefix = "qmpbackup.operator")
+public interface OperatorConfig {
+    /** How long work may wait in Scheduled before it fails with reason NoAgent. */
+    @WithDefault("60s")
+    Duration noAgentTimeout();
+
+    /** How long a deleted running backup may take to cancel before its finalizer goes anyway. */
+    @WithDefault("120s")
+    Duration cancelTimeout();
+
+    LeaderElection leaderElection();
+
+    interface LeaderElection {
+        @WithDefault("true")
+        boolean enabled();
+
+        @WithDefault("qmpbackup-operator-lease")
+        String leaseName();
+    }
+}

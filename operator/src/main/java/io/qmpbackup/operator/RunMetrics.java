@@ -1,0 +1,41 @@
+package io.qmpbackup.operator;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Prometheus metrics (at /q/metrics): runs by kind and result, bytes written, run duration,
+ * and the time of the last successful backup per VM.
+ */
+@ApplicationScoped
+public class RunMetrics {
+    private final MeterRegistry registry;
+    private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
+
+    public RunMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    public void finished(String kind, String namespace, String vm, String result, long bytes, Instant start,
+            Instant end) {
+        registry.counter("qmpbackup_runs_total", Tags.of("kind", kind, "result", result)).increment();
+        if (bytes > 0) {
+            registry.counter("qmpbackup_bytes_written_total", Tags.of("kind", kind)).increment(bytes);
+        }
+        if (start != null && end != null) {
+            registry.timer("qmpbackup_run_duration", Tags.of("kind", kind, "result", result))
+                    .record(Duration.between(start, end));
+        }
+        if ("VMBackup".equals(kind) && "Succeeded".equals(result) && vm != null) {
+            lastSuccess.computeIfAbsent(namespace + "/" + vm, k -> registry.gauge(
+                    "qmpbackup_last_success_timestamp_seconds", Tags.of("namespace", namespace, "vm", vm),
+                    new AtomicLong())).set(end == null ? Instant.now().getEpochSecond() : end.getEpochSecond());
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package io.qmpbackup.operator;
+
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.RunStatus;
+import io.qmpbackup.api.v1alpha1.RunTransitions;
+import io.qmpbackup.api.v1alpha1.VMBackup;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * What the operator does with node-pinned work (VMBackup, VMRestore): checks the node, hands
+ * the work to that node's agent (label {@code qmpbackup.io/node}, phase Scheduled), fails it
+ * with reason NoAgent when no agent accepts it in time, and records Events and metrics on
+ * every transition it sees. It never touches data: the agent does.
+ *
+ * <p>The Scheduled -> Failed(NoAgent) transition races the agent's Scheduled -> Running; both
+ * are updates checked against resourceVersion, so exactly one wins.
+ */
+@ApplicationScoped
+public class WorkDispatch {
+    private static final Logger LOG = Logger.getLogger(WorkDispatch.class);
+
+    private final KubernetesClient client;
+    private final OperatorConfig config;
+    private final RunEvents events;
+    private final RunMetrics metrics;
+    private final Map<String, Phase> seen = new ConcurrentHashMap<>();
+    private final Set<String> finished = ConcurrentHashMap.newKeySet();
+
+    public WorkDispatch(KubernetesClient client, OperatorConfig config, RunEvents events, RunMetrics metrics) {
+        this.client = client;
+        this.config = config;
+        this.events = events;
+        this.metrics = metrics;
+    }
+
+    /** What a kind tells the dispatcher about one resource. */
+    public interface Work<R extends CustomResource<?, S>, S extends RunStatus> {
+        /** The node to run on, or a failure: reason and message. */
+        Target target(R r);
+
+        S newStatus();
+
+        String vm(R r);
+
+        long bytes(R r);
+    }
+
+    public record Target(String node, String failReason, String failMessage) {
+        static Target node(String node) {
+            return new Target(node, null, null);
+        }
+
+        static Target fail(String reason, String message) {
+            return new Target(null, reason, message);
+        }
+    }
+
+    public <R extends CustomResource<?, S>, S extends RunStatus> UpdateControl<R> reconcile(R r, Work<R, S> work) {
+        if (r.getStatus() == null) {
+            r.setStatus(work.newStatus());
+        }
+        S s = r.getStatus();
+        Phase phase = s.phase == null ? Phase.PENDING : s.phase;
+        observe(r, work);
+        Instant now = Instant.now();
+        switch (phase) {
+            case PENDING -> {
+                Target t = work.target(r);
+                if (t.node() == null) {
+                    RunTransitions.move(s, Phase.FAILED, t.failReason(), t.failMessage(), generation(r), now);
+                    observe(r, work);
+                    return UpdateControl.patchStatus(r);
+                }
+                Map<String, String> labels = new HashMap<>(r.getMetadata().getLabels() == null ? Map.of()
+                        : r.getMetadata().getLabels());
+                labels.put(VMBackup.NODE_LABEL, t.node());
+                r.getMetadata().setLabels(labels);
+                s.node = t.node();
+                RunTransitions.move(s, Phase.SCHEDULED, "Scheduled", "handed to the node agent on " + t.node(),
+                        generation(r), now);
+                observe(r, work);
+                return UpdateControl.patchResourceAndStatus(r).rescheduleAfter(config.noAgentTimeout());
+            }
+            case SCHEDULED -> {
+                Instant scheduled = s.scheduledTime == null ? now : Instant.parse(s.scheduledTime);
+                Duration waited = Duration.between(scheduled, now);
+                if (waited.compareTo(config.noAgentTimeout()) < 0) {
+                    return UpdateControl.<R>noUpdate().rescheduleAfter(config.noAgentTimeout().minus(waited)
+                            .plusMillis(100));
+                }
+                RunTransitions.move(s, Phase.FAILED, "NoAgent", "no node agent on node " + s.node
+                        + " picked the work up within " + config.noAgentTimeout().toSeconds() + "s: is the qmpbackup"
+                        + " node-agent DaemonSet running on that node?", generation(r), now);
+                try {
+                    // checked against the resourceVersion we read: an agent that accepted meanwhile wins
+                    client.resource(r).updateStatus();
+                    observe(r, work);
+                } catch (KubernetesClientException e) {
+                    if (e.getCode() != 409) {
+                        throw e;
+                    }
+                    LOG.debugf("%s: accepted by an agent while timing out", id(r));
+                }
+                return UpdateControl.noUpdate();
+            }
+            default -> {
+                return UpdateControl.noUpdate();
+            }
+        }
+    }
+
+    /** Deletion: work that is not running goes at once; a running one waits for its agent to cancel it. */
+    public <R extends CustomResource<?, S>, S extends RunStatus> DeleteControl cleanup(R r) {
+        S s = r.getStatus();
+        if (s == null || s.phase == null || s.phase.terminal() || s.phase == Phase.PENDING) {
+            return DeleteControl.defaultDelete();
+        }
+        Instant deleted = Instant.parse(r.getMetadata().getDeletionTimestamp());
+        if (Duration.between(deleted, Instant.now()).compareTo(config.cancelTimeout()) > 0) {
+            events.record(r, true, "CancelTimeout", "the node agent did not confirm the cancellation within "
+                    + config.cancelTimeout().toSeconds() + "s; the resource goes anyway");
+            return DeleteControl.defaultDelete();
+        }
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(1));
+    }
+
+    /** Events and metrics for the transitions this operator sees (each phase once per resource). */
+    private <R extends CustomResource<?, S>, S extends RunStatus> void observe(R r, Work<R, S> work) {
+        S s = r.getStatus();
+        if (s == null || s.phase == null) {
+            return;
+        }
+        String uid = r.getMetadata().getUid();
+        Phase before = seen.put(uid, s.phase);
+        if (before == s.phase) {
+            return;
+        }
+        boolean warning = s.phase == Phase.FAILED || s.phase == Phase.CANCELLED;
+        String reason = s.phase == Phase.RUNNING ? "Started" : s.reason != null ? s.reason : s.phase.value();
+        events.record(r, warning, reason, s.message == null ? s.phase.value() : s.message);
+        LOG.infof("%s: %s (%s) %s", id(r), s.phase.value(), reason, s.message == null ? "" : s.message);
+        if (s.phase.terminal() && finished.add(uid)) {
+            metrics.finished(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), s.phase.value(), work.bytes(r),
+                    s.startTime == null ? null : Instant.parse(s.startTime),
+                    s.completionTime == null ? null : Instant.parse(s.completionTime));
+        }
+    }
+
+    private static Long generation(CustomResource<?, ?> r) {
+        return r.getMetadata().getGeneration();
+    }
+
+    static String id(CustomResource<?, ?> r) {
+        return r.getKind() + "(" + r.getMetadata().getNamespace() + "/" + r.getMetadata().getName() + ")";
+    }
+}
