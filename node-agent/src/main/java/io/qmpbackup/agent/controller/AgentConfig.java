@@ -1,0 +1,45 @@
+package io.qmpbackup.agent.controller;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Node agent settings ({@code qmpbackup.agent.*}; environment: QMPBACKUP_AGENT_*). */
+@ConfigMapping(prefix = "qmpbackup.agent")
+public interface AgentConfig {
+    /** The node this agent serves (NODE_NAME). */
+    String nodeName();
+
+    /** Host folders where VM sockets may live. */
+    List<Path> socketDirs();
+
+    /** Storage locations, {@code name=path,name=path}. */
+    String storageLocations();
+
+    @WithDefault("2")
+    int maxConcurrent();
+
+    @WithDefault("2s")
+    Duration progressInterval();
+
+    default Map<String, Path> storage() {
+        Map<String, Path> m = new LinkedHashMap<>();
+        for (String entry : storageLocations().split(",")) {
+            String e = entry.trim();
+            if (e.isEmpty()) {
+                continue;
+            }
+            int eq = e.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("qmpbackup.agent.storage-locations entry '" + e
+                        + "' is not name=path");
+            }
+            m.put(e.substring(0, eq).trim(), Path.of(e.substring(eq + 1).trim()));
+        }
+        return m;
+    }
+}

@@ -1,0 +1,71 @@
+package io.qmpbackup.agent.controller;
+
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.Progress;
+import io.qmpbackup.api.v1alpha1.RunStatus;
+import io.qmpbackup.api.v1alpha1.RunTransitions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/** Writes a running work's status: progress at most every interval, then the result. */
+final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
+    private static final Logger LOG = Logger.getLogger(StatusWriter.class);
+
+    private final KubernetesClient client;
+    private final Class<R> type;
+    private final String namespace;
+    private final String name;
+    private final Duration interval;
+    private long lastProgress;
+
+    StatusWriter(KubernetesClient client, Class<R> type, R r, Duration interval) {
+        this.client = client;
+        this.type = type;
+        this.namespace = r.getMetadata().getNamespace();
+        this.name = r.getMetadata().getName();
+        this.interval = interval;
+    }
+
+    String id() {
+        return type.getSimpleName() + "(" + namespace + "/" + name + ")";
+    }
+
+    void progress(long done, long total) {
+        long now = System.nanoTime();
+        if (now - lastProgress < interval.toNanos() || total <= 0) {
+            return;
+        }
+        lastProgress = now;
+        edit(s -> {
+            Progress p = new Progress();
+            p.bytesDone = done;
+            p.bytesTotal = total;
+            p.percent = (int) Math.min(100, done * 100 / total);
+            s.progress = p;
+        });
+    }
+
+    void finish(Phase phase, String reason, String message, Consumer<S> more) {
+        edit(s -> {
+            more.accept(s);
+            RunTransitions.move(s, phase, reason, message, s.observedGeneration, Instant.now());
+        });
+        LOG.infof("%s: %s (%s) %s", id(), phase.value(), reason, message);
+    }
+
+    private void edit(Consumer<S> change) {
+        try {
+            client.resources(type).inNamespace(namespace).withName(name).editStatus(r -> {
+                change.accept(r.getStatus());
+                return r;
+            });
+        } catch (KubernetesClientException e) {
+            LOG.warnf("%s: cannot write status: %s", id(), e.getMessage());
+        }
+    }
+}

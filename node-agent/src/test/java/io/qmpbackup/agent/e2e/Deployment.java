@@ -1,0 +1,173 @@
+package io.qmpbackup.agent.e2e;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operator and a node agent as they are deployed: their packaged jars as two processes,
+ * configured through the environment, against an in-process API server (fabric8's mock server
+ * in CRUD mode, over HTTP) that the test starts.
+ */
+final class Deployment implements AutoCloseable {
+    private final KubernetesMockServer server;
+    private final KubernetesClient client;
+    private final Path logs;
+    private final List<Process> processes = new ArrayList<>();
+
+    Deployment(Path logs) throws IOException {
+        this.logs = logs;
+        Files.createDirectories(logs);
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(List.of()), false);
+        server.init(InetAddress.getLoopbackAddress(), 0);
+        client = server.createClient();
+        for (String crd : List.of("vmbackups.qmpbackup.io-v1.yml", "vmrestores.qmpbackup.io-v1.yml")) {
+            try (InputStream in = Files.newInputStream(repo().resolve("crds/yaml").resolve(crd))) {
+                client.resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class))
+                        .create();
+            }
+        }
+    }
+
+    static Path repo() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("crds/yaml")) && Files.isDirectory(p.resolve("operator"))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("repository root not found above " + Path.of("").toAbsolutePath());
+    }
+
+    KubernetesClient client() {
+        return client;
+    }
+
+    String apiServerUrl() {
+        return server.url("/").replaceAll("/$", "");
+    }
+
+    void node(String name) {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+    }
+
+    Process startOperator(Map<String, String> env) throws IOException {
+        Path jar = repo().resolve("operator/target/quarkus-app/quarkus-run.jar");
+        return start("operator", jar, env);
+    }
+
+    private Process agent;
+
+    Process startAgent(String name, Map<String, String> env) throws IOException {
+        Path jar = repo().resolve("node-agent/target/quarkus-app/quarkus-run.jar");
+        agent = start(name, jar, env);
+        return agent;
+    }
+
+    Process agentProcess() {
+        return agent;
+    }
+
+    private Process start(String name, Path jar, Map<String, String> env) throws IOException {
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " is missing: build the project first (mvn -DskipTests package)");
+        }
+        int port = freePort();
+        ProcessBuilder pb = new ProcessBuilder("java", "-XX:+UseSerialGC", "-jar", jar.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        logs.resolve(name + ".log").toFile()));
+        pb.environment().put("KUBECONFIG", "/nonexistent");
+        pb.environment().put("QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", apiServerUrl());
+        pb.environment().put("QUARKUS_KUBERNETES_CLIENT_NAMESPACE", "qmpbackup");
+        pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        processes.add(p);
+        awaitReady(name, p, port);
+        return p;
+    }
+
+    private void awaitReady(String name, Process p, int port) throws IOException {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException(name + " exited at start-up:\n" + log(name));
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                        + "/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            sleep(100);
+        }
+        throw new IllegalStateException(name + " not ready within 60 s:\n" + log(name));
+    }
+
+    String log(String name) {
+        try {
+            return Files.readString(logs.resolve(name + ".log"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes) {
+            p.destroy();
+        }
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        client.close();
+        server.destroy();
+    }
+}
