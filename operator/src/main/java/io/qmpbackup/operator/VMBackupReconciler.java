@@ -31,7 +31,7 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
 
     @Override
     public DeleteControl cleanup(VMBackup r, Context<VMBackup> context) {
-        return dispatch.cleanup(r);
+        return dispatch.cleanup(r, this);
     }
 
     @Override

@@ -32,7 +32,7 @@ public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRes
 
     @Override
     public DeleteControl cleanup(VMRestore r, Context<VMRestore> context) {
-        return dispatch.cleanup(r);
+        return dispatch.cleanup(r, this);
     }
 
     @Override

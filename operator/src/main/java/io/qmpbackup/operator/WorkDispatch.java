@@ -95,6 +95,9 @@ public class WorkDispatch {
                 return UpdateControl.patchResourceAndStatus(r).rescheduleAfter(config.noAgentTimeout());
             }
             case SCHEDULED -> {
+                if (s.agent != null) {
+                    return UpdateControl.noUpdate(); // queued by the node's agent: it is alive and has it
+                }
                 Instant scheduled = s.scheduledTime == null ? now : Instant.parse(s.scheduledTime);
                 Duration waited = Duration.between(scheduled, now);
                 if (waited.compareTo(config.noAgentTimeout()) < 0) {
@@ -123,7 +126,8 @@ public class WorkDispatch {
     }
 
     /** Deletion: work that is not running goes at once; a running one waits for its agent to cancel it. */
-    public <R extends CustomResource<?, S>, S extends RunStatus> DeleteControl cleanup(R r) {
+    public <R extends CustomResource<?, S>, S extends RunStatus> DeleteControl cleanup(R r, Work<R, S> work) {
+        observe(r, work);
         S s = r.getStatus();
         if (s == null || s.phase == null || s.phase.terminal() || s.phase == Phase.PENDING) {
             return DeleteControl.defaultDelete();

@@ -140,6 +140,11 @@ final class BackupWork implements WorkRun {
     }
 
     @Override
+    public String exclusive() {
+        return "vm:" + resource.getSpec().vm.node + ":" + resource.getSpec().vm.qmpSocket;
+    }
+
+    @Override
     public void cancel(String reason) {
         cancelled = reason;
         FleecingBackup b = backup;

@@ -131,11 +131,13 @@ public class NodeAgent {
 
     private void decide(String key) {
         String[] k = key.split("/", 3);
-        CustomResource<?, ? extends RunStatus> r = k[0].equals("VMBackup")
+        CustomResource<?, ? extends RunStatus> cached = k[0].equals("VMBackup")
                 ? backups.getStore().getByKey(k[1] + "/" + k[2]) : restores.getStore().getByKey(k[1] + "/" + k[2]);
-        if (r == null) {
+        if (cached == null) {
             return;
         }
+        // never change the informer's cached object
+        CustomResource<?, ? extends RunStatus> r = client.getKubernetesSerialization().clone(cached);
         WorkRun running = active.get(key);
         if (r.getMetadata().getDeletionTimestamp() != null) {
             if (running != null) {
@@ -147,13 +149,17 @@ public class NodeAgent {
         if (running != null || s == null || s.phase != Phase.SCHEDULED) {
             return;
         }
-        if (active.size() >= config.maxConcurrent()) {
+        WorkRun w = r instanceof VMBackup b ? new BackupWork(client, config, b)
+                : new RestoreWork(client, config, (VMRestore) r);
+        boolean vmBusy = active.values().stream().anyMatch(a -> a.exclusive().equals(w.exclusive()));
+        if (active.size() >= config.maxConcurrent() || vmBusy) {
             if (!instance.equals(s.agent)) {
                 // tell the operator an agent has it, so it does not fail it as NoAgent while it waits
                 s.agent = instance;
-                RunTransitions.move(s, Phase.SCHEDULED, "Queued", "waiting for a free slot on node " + config.nodeName()
-                        + " (" + active.size() + " running, limit " + config.maxConcurrent() + ")",
-                        r.getMetadata().getGeneration(), Instant.now());
+                RunTransitions.move(s, Phase.SCHEDULED, "Queued", vmBusy ? "waiting: another backup of this VM is"
+                        + " running" : "waiting for a free slot on node " + config.nodeName() + " (" + active.size()
+                        + " running, limit " + config.maxConcurrent() + ")", r.getMetadata().getGeneration(),
+                        Instant.now());
                 tryUpdateStatus(r);
             }
             return;
@@ -161,12 +167,9 @@ public class NodeAgent {
         s.agent = instance;
         RunTransitions.move(s, Phase.RUNNING, "Started", "started by the node agent on " + config.nodeName(),
                 r.getMetadata().getGeneration(), Instant.now());
-        CustomResource<?, ? extends RunStatus> accepted = tryUpdateStatus(r);
-        if (accepted == null) {
+        if (tryUpdateStatus(r) == null) {
             return;
         }
-        WorkRun w = accepted instanceof VMBackup b ? new BackupWork(client, config, b)
-                : new RestoreWork(client, config, (VMRestore) accepted);
         active.put(key, w);
         workers.submit(() -> {
             try {

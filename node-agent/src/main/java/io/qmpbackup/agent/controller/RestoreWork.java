@@ -125,6 +125,11 @@ final class RestoreWork implements WorkRun {
     }
 
     @Override
+    public String exclusive() {
+        return "restore:" + resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+    }
+
+    @Override
     public void cancel(String reason) {
         // qemu-img steps are short or must finish; the next step is not started once deleted
         LOG.infof("%s: cancel requested (%s); the running step finishes", status.id(), reason);

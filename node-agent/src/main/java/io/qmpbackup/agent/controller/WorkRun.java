@@ -5,4 +5,7 @@ interface WorkRun {
     void run();
 
     void cancel(String reason);
+
+    /** What the work holds exclusively while it runs (a VM's QMP socket, a chain folder). */
+    String exclusive();
 }

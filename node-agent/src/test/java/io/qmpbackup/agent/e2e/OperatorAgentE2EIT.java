@@ -248,6 +248,40 @@ class OperatorAgentE2EIT {
         assertThat(QemuTools.compare(disk.image(), "qcow2", rebuilt, "qcow2").exit()).isZero();
     }
 
+    @Test
+    @Order(6)
+    void twoBackupsOfOneVmRunOneAfterTheOther() throws Exception {
+        vm.guestWrite(disk, 48L * MIB, MIB, 0x51);
+        backup("web1-first", BackupLevel.COPY, "node-a", vm.qmpSocket().toString(), 32L * MIB);
+        backup("web1-second", BackupLevel.INC, "node-a", vm.qmpSocket().toString(), null);
+        Set<String> reasons = new TreeSet<>();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            VMBackup second = get("web1-second");
+            if (second.getStatus() != null && second.getStatus().reason != null) {
+                reasons.add(second.getStatus().reason);
+            }
+            return phase("web1-first") == Phase.SUCCEEDED && phase("web1-second") == Phase.SUCCEEDED;
+        });
+        assertThat(reasons).as("the second waited for the first").contains("Queued");
+    }
+
+    @Test
+    @Order(7)
+    void deletingARunningBackupCancelsItAndLeavesNothing() throws Exception {
+        vm.guestWrite(disk, 8L * MIB, 24L * MIB, 0x61);
+        backup("web1-deleted", BackupLevel.INC, "node-a", vm.qmpSocket().toString(), 2L * MIB);
+        await().atMost(Duration.ofSeconds(30)).until(() -> phase("web1-deleted") == Phase.RUNNING
+                && !Chains.jobs(vm.control()).isEmpty());
+        client.resource(get("web1-deleted")).delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> get("web1-deleted") == null);
+        assertThat(events("web1-deleted")).contains("Cancelled");
+        assertThat(Chains.qmpbackupNodes(vm.control())).isEmpty();
+        assertThat(Chains.jobs(vm.control())).isEmpty();
+        try (Stream<Path> s = Files.walk(storage)) {
+            assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"));
+        }
+    }
+
     private List<String> events(String name) {
         return client.v1().events().inNamespace(NS).list().getItems().stream()
                 .filter(e -> name.equals(e.getInvolvedObject().getName())).map(Event::getReason).toList();
