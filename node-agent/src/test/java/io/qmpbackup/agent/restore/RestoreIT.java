@@ -186,6 +186,19 @@ class RestoreIT {
     }
 
     @Test
+    void snapshotRebaseUntilAPointStopsThere() throws Exception {
+        Path dir = copyOfFolder();
+        ok("snapshotrebase", "--dir", dir.toString(), "--until", points.get(1).replaceAll("^(INC-\\d+)-.*", "$1"));
+        Path full = dir.resolve(points.get(0));
+        assertSame(full, "qcow2", 1);
+        assertThat(QemuTools.run("qemu-img", "snapshot", "-l", full.toString()).lines().skip(2).count()).isEqualTo(2);
+        assertThat(dir.resolve(points.get(1))).doesNotExist();
+        // the rest of the chain now builds on the FULL and still restores the newest point
+        ok("merge", "--dir", dir.toString(), "--targetfile", tmp.resolve("rest.qcow2").toString());
+        assertSame(tmp.resolve("rest.qcow2"), "qcow2", 3);
+    }
+
+    @Test
     void dryRunPrintsTheStepsAndChangesNothing() throws Exception {
         Path dir = copyOfFolder();
         Map<String, String> before = checksums(dir);
