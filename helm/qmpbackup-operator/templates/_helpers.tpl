@@ -1,0 +1,15 @@
+{{- define "qmpbackup.labels" -}}
+app.kubernetes.io/name: qmpbackup-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "qmpbackup.operator.name" -}}{{ .Release.Name }}-operator{{- end -}}
+{{- define "qmpbackup.agent.name" -}}{{ .Release.Name }}-node-agent{{- end -}}
+
+{{/* the folder a storage entry is seen at, inside the agent and by QEMU on the host */}}
+{{- define "qmpbackup.storage.path" -}}
+{{- if .hostPath -}}{{ .mountPath | default .hostPath }}{{- else -}}{{ .mountPath | default (printf "/backups/%s" .name) }}{{- end -}}
+{{- end -}}
