@@ -72,12 +72,18 @@ class OperatorAgentE2EIT {
         client = deployment.client();
         deployment.node("node-a");
         deployment.node("node-b");
-        // the in-process API server has no SelfSubjectRulesReview, which leader election checks first
-        deployment.startOperator(Map.of("QMPBACKUP_OPERATOR_NO_AGENT_TIMEOUT", "6s",
-                "QMPBACKUP_OPERATOR_LEADER_ELECTION_ENABLED", "false"));
-        agentEnv = Map.of("NODE_NAME", "node-a", "QMPBACKUP_AGENT_SOCKET_DIRS", vmDir.toString(),
-                "QMPBACKUP_AGENT_STORAGE_LOCATIONS", "default=" + storage, "QMPBACKUP_LOCK_DIR",
-                base.resolve("locks").toString());
+        // both processes get the environment the Helm chart renders for these values (the in-process
+        // API server has no SelfSubjectRulesReview, which leader election checks first: it is off here)
+        Path values = Files.writeString(base.resolve("values.yaml"), String.join("\n",
+                "operator: {noAgentTimeout: 6s, leaderElection: false}",
+                "agent:",
+                "  socketDirs: [" + vmDir + "]",
+                "  storage: [{name: default, hostPath: " + storage + "}]", ""));
+        ChartEnv chart = ChartEnv.render(client, values, "node-a", "qmpbackup");
+        deployment.startOperator(chart.operator);
+        Map<String, String> env = new java.util.HashMap<>(chart.agent);
+        env.put("QMPBACKUP_LOCK_DIR", base.resolve("locks").toString()); // the chart's /tmp is the pod's own
+        agentEnv = env;
         deployment.startAgent("agent", agentEnv);
     }
 
@@ -255,14 +261,22 @@ class OperatorAgentE2EIT {
         backup("web1-first", BackupLevel.COPY, "node-a", vm.qmpSocket().toString(), 32L * MIB);
         backup("web1-second", BackupLevel.INC, "node-a", vm.qmpSocket().toString(), null);
         Set<String> reasons = new TreeSet<>();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
-            VMBackup second = get("web1-second");
-            if (second.getStatus() != null && second.getStatus().reason != null) {
-                reasons.add(second.getStatus().reason);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            for (String n : List.of("web1-first", "web1-second")) {
+                VMBackup b = get(n);
+                if (b.getStatus() != null && b.getStatus().reason != null) {
+                    reasons.add(b.getStatus().reason);
+                }
             }
             return phase("web1-first") == Phase.SUCCEEDED && phase("web1-second") == Phase.SUCCEEDED;
         });
-        assertThat(reasons).as("the second waited for the first").contains("Queued");
+        assertThat(reasons).as("one waited for the other").contains("Queued");
+        var a = get("web1-first").getStatus();
+        var b = get("web1-second").getStatus();
+        boolean apart = java.time.Instant.parse(a.completionTime).compareTo(java.time.Instant.parse(b.startTime)) <= 0
+                || java.time.Instant.parse(b.completionTime).compareTo(java.time.Instant.parse(a.startTime)) <= 0;
+        assertThat(apart).as("the two backups of one VM did not overlap: %s-%s and %s-%s", a.startTime,
+                a.completionTime, b.startTime, b.completionTime).isTrue();
     }
 
     @Test
