@@ -130,15 +130,22 @@ public class WorkDispatch {
         observe(r, work);
         S s = r.getStatus();
         if (s == null || s.phase == null || s.phase.terminal() || s.phase == Phase.PENDING) {
+            forget(r);
             return DeleteControl.defaultDelete();
         }
         Instant deleted = Instant.parse(r.getMetadata().getDeletionTimestamp());
         if (Duration.between(deleted, Instant.now()).compareTo(config.cancelTimeout()) > 0) {
             events.record(r, true, "CancelTimeout", "the node agent did not confirm the cancellation within "
                     + config.cancelTimeout().toSeconds() + "s; the resource goes anyway");
+            forget(r);
             return DeleteControl.defaultDelete();
         }
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(1));
+    }
+
+    private void forget(CustomResource<?, ?> r) {
+        seen.remove(r.getMetadata().getUid());
+        finished.remove(r.getMetadata().getUid());
     }
 
     /** Events and metrics for the transitions this operator sees (each phase once per resource). */

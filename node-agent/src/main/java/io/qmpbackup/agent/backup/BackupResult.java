@@ -24,16 +24,22 @@ public record BackupResult(String vm, Path chainDir, String chainId, boolean qui
      * @param bytesCopied what the job copied
      * @param fileSize    bytes on disk
      * @param sha256      checksum of the file
+     * @param tracked     the disk has change tracking (qcow2, writable); raw and pflash disks get a full each run
      */
     public record DiskResult(String disk, String nodeName, BackupLevel level, Path file, long bytesCopied,
-            long fileSize, String sha256) {
+            long fileSize, String sha256, boolean tracked) {
     }
 
-    /** The level run: full when any disk got a full, else the common level. */
+    /**
+     * The level run, as the change-tracked disks ran it: full when any of them got a full, inc when
+     * they got incrementals (pflash and raw disks, copied whole each run, do not make it a full).
+     */
     public BackupLevel level() {
-        if (disks.stream().anyMatch(d -> d.level() == BackupLevel.FULL)) {
+        List<DiskResult> tracked = disks.stream().filter(DiskResult::tracked).toList();
+        List<DiskResult> basis = tracked.isEmpty() ? disks : tracked;
+        if (basis.stream().anyMatch(d -> d.level() == BackupLevel.FULL)) {
             return BackupLevel.FULL;
         }
-        return disks.isEmpty() ? BackupLevel.COPY : disks.get(0).level();
+        return basis.isEmpty() ? BackupLevel.COPY : basis.get(0).level();
     }
 }

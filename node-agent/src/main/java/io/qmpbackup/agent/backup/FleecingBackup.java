@@ -211,7 +211,7 @@ public final class FleecingBackup {
         List<BackupResult.DiskResult> results = new ArrayList<>();
         for (DiskRun r : runs) {
             results.add(new BackupResult.DiskResult(r.disk.name(), r.disk.nodeName(), r.level, r.finalFile,
-                    r.bytesCopied, r.fileSize, r.sha256));
+                    r.bytesCopied, r.fileSize, r.sha256, r.tracked));
         }
         log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"
                 : o.quiesce() ? " (crash-consistent: filesystems were NOT frozen)" : " (crash-consistent)"));
@@ -756,10 +756,7 @@ public final class FleecingBackup {
     private void recordChain(List<DiskRun> runs, ChainDirectory chain, String chainId, boolean quiesced,
             Instant started) throws IOException {
         for (DiskRun r : runs) {
-            ChainManifest m = r.manifest;
-            if (m == null || (r.level == BackupLevel.FULL && chainId != null && !chainId.equals(m.chain))) {
-                m = m == null ? new ChainManifest() : m;
-            }
+            ChainManifest m = r.manifest != null ? r.manifest : new ChainManifest();
             m.chain = r.tracked && r.level != BackupLevel.COPY ? chainId : m.chain;
             m.disk = r.basename;
             m.folder = o.noSubdir() ? "." : r.basename;
