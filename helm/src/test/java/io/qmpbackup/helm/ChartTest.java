@@ -122,6 +122,10 @@ class ChartTest {
         ClusterRole agentRole = role(objects, "qmpbackup-node-agent");
         assertThat(verbs(agentRole, "vmbackups")).containsExactlyInAnyOrder("get", "list", "watch");
         assertThat(verbs(agentRole, "vmbackups/status")).contains("update", "patch");
+        assertThat(verbs(agentRole, "qemuvms")).contains("create").doesNotContain("delete", "update");
+        assertThat(env.get("QMPBACKUP_AGENT_DISCOVERY_NAMESPACE").getValueFrom().getFieldRef().getFieldPath())
+                .isEqualTo("metadata.namespace");
+        assertThat(env.get("QMPBACKUP_AGENT_DISCOVERY_PATTERN").getValue()).isEqualTo("*.qmp");
         assertThat(agentRole.getRules()).flatExtracting(PolicyRule::getResources).doesNotContain("nodes", "secrets");
         ClusterRole operatorRole = role(objects, "qmpbackup-operator");
         assertThat(verbs(operatorRole, "nodes")).contains("get").doesNotContain("update", "delete");

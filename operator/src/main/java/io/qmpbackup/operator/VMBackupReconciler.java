@@ -8,6 +8,7 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.qmpbackup.api.v1alpha1.QemuVM;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
 
@@ -37,16 +38,26 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
     @Override
     public WorkDispatch.Target target(VMBackup r) {
         var vm = r.getSpec().vm;
-        if (vm.node == null) {
-            return WorkDispatch.Target.fail("QemuVMNotSupported", "vm.name " + vm.name + " names a QemuVM, which"
-                    + " needs VM discovery (not available yet): give vm.node and vm.qmpSocket instead");
+        String nodeName = vm.node;
+        if (vm.name != null) {
+            QemuVM q = client.resources(QemuVM.class).inNamespace(r.getMetadata().getNamespace()).withName(vm.name)
+                    .get();
+            if (q == null) {
+                return WorkDispatch.Target.fail("QemuVMNotFound", "QemuVM " + vm.name + " does not exist in namespace "
+                        + r.getMetadata().getNamespace() + " (kubectl get qemuvms; node agents create them for the VMs"
+                        + " they find)");
+            }
+            if (q.getStatus() != null && Boolean.TRUE.equals(q.getStatus().stale)) {
+                return WorkDispatch.Target.fail("VMStale", "QemuVM " + vm.name + " is stale: " + q.getStatus().message);
+            }
+            nodeName = q.getSpec().node;
         }
-        Node node = client.nodes().withName(vm.node).get();
+        Node node = client.nodes().withName(nodeName).get();
         if (node == null) {
-            return WorkDispatch.Target.fail("NodeNotFound", "node " + vm.node + " does not exist: set vm.node to the"
+            return WorkDispatch.Target.fail("NodeNotFound", "node " + nodeName + " does not exist: set vm.node to the"
                     + " node that runs the VM (kubectl get nodes)");
         }
-        return WorkDispatch.Target.node(vm.node);
+        return WorkDispatch.Target.node(nodeName);
     }
 
     @Override

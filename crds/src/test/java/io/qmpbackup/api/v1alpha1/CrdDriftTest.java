@@ -20,7 +20,7 @@ class CrdDriftTest {
     @Test
     void committedCrdsMatchTheGeneratedOnes() throws Exception {
         List<String> generated = names(GENERATED);
-        assertThat(generated).containsExactlyInAnyOrder("vmbackups.qmpbackup.io-v1.yml",
+        assertThat(generated).containsExactlyInAnyOrder("qemuvms.qmpbackup.io-v1.yml", "vmbackups.qmpbackup.io-v1.yml",
                 "vmrestores.qmpbackup.io-v1.yml");
         assertThat(names(COMMITTED)).containsExactlyInAnyOrderElementsOf(generated);
         for (String n : generated) {

@@ -26,6 +26,22 @@ public interface AgentConfig {
     @WithDefault("2s")
     Duration progressInterval();
 
+    /** How often the socket folders are scanned for VMs; 0 turns discovery off. */
+    @WithDefault("30s")
+    Duration discoveryInterval();
+
+    /** File name pattern (glob) of QMP sockets discovery looks at; {@code <vm>.qga} beside one is its agent. */
+    @WithDefault("*.qmp")
+    String discoveryPattern();
+
+    /** Namespace of the QemuVM objects this agent keeps. */
+    @WithDefault("qmpbackup")
+    String discoveryNamespace();
+
+    /** A VM not seen for this long is marked stale (never deleted). */
+    @WithDefault("10m")
+    Duration staleAfter();
+
     default Map<String, Path> storage() {
         Map<String, Path> m = new LinkedHashMap<>();
         for (String entry : storageLocations().split(",")) {

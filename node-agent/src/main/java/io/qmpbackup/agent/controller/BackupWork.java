@@ -14,6 +14,8 @@ import io.qmpbackup.agent.qmp.QmpClient;
 import io.qmpbackup.agent.qmp.QmpException;
 import io.qmpbackup.api.v1alpha1.DiskResult;
 import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.VmRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSpec;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
@@ -32,6 +34,8 @@ final class BackupWork implements WorkRun {
 
     private final AgentConfig config;
     private final VMBackup resource;
+    /** The VM: spec.vm, with a named QemuVM's node and sockets filled in. */
+    private final VmRef vm;
     private final StatusWriter<VMBackup, VMBackupStatus> status;
     private volatile FleecingBackup backup;
     private volatile String cancelled;
@@ -40,18 +44,38 @@ final class BackupWork implements WorkRun {
         this.config = config;
         this.resource = resource;
         this.status = new StatusWriter<>(client, VMBackup.class, resource, config.progressInterval());
+        this.vm = resolve(client, resource);
+    }
+
+    private static VmRef resolve(KubernetesClient client, VMBackup r) {
+        VmRef given = r.getSpec().vm;
+        if (given.name == null) {
+            return given;
+        }
+        QemuVM q = client.resources(QemuVM.class).inNamespace(r.getMetadata().getNamespace()).withName(given.name).get();
+        VmRef v = new VmRef();
+        v.name = given.name;
+        if (q != null && q.getSpec() != null) {
+            v.node = q.getSpec().node;
+            v.qmpSocket = q.getSpec().qmpSocket;
+            v.agentSocket = given.agentSocket != null ? given.agentSocket : q.getSpec().agentSocket;
+        }
+        return v;
     }
 
     /** Problem with the spec on this node (reason, message), or null. */
     private String[] refuse(Path socket, Path location, Path target) {
         VMBackupSpec spec = resource.getSpec();
+        if (vm.qmpSocket == null) {
+            return new String[] {"QemuVMNotFound", "QemuVM " + vm.name + " is gone or has no QMP socket"};
+        }
         if (socket == null) {
-            return new String[] {"SocketOutsideAllowedDirs", "QMP socket " + spec.vm.qmpSocket + " is not under the"
+            return new String[] {"SocketOutsideAllowedDirs", "QMP socket " + vm.qmpSocket + " is not under the"
                     + " agent's socket folders " + config.socketDirs() + " (qmpbackup.agent.socket-dirs): move the"
                     + " socket there or add its folder to the agent's configuration"};
         }
-        if (spec.vm.agentSocket != null && Paths.allowedSocket(spec.vm.agentSocket, config.socketDirs()) == null) {
-            return new String[] {"SocketOutsideAllowedDirs", "guest agent socket " + spec.vm.agentSocket
+        if (vm.agentSocket != null && Paths.allowedSocket(vm.agentSocket, config.socketDirs()) == null) {
+            return new String[] {"SocketOutsideAllowedDirs", "guest agent socket " + vm.agentSocket
                     + " is not under the agent's socket folders " + config.socketDirs()};
         }
         if (location == null) {
@@ -68,7 +92,7 @@ final class BackupWork implements WorkRun {
     @Override
     public void run() {
         VMBackupSpec spec = resource.getSpec();
-        Path socket = Paths.allowedSocket(spec.vm.qmpSocket, config.socketDirs());
+        Path socket = Paths.allowedSocket(vm.qmpSocket, config.socketDirs());
         Path location = config.storage().get(spec.storage.location);
         Path target = location == null ? null : Paths.inside(location, spec.storage.path);
         String[] refusal = refuse(socket, location, target);
@@ -80,7 +104,7 @@ final class BackupWork implements WorkRun {
                 .monthly(Boolean.TRUE.equals(spec.monthly)).include(spec.include).exclude(spec.exclude)
                 .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
                 .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit).quiesce(Boolean.TRUE.equals(spec.quiesce))
-                .agentSocket(spec.vm.agentSocket == null ? null : Path.of(spec.vm.agentSocket)).build();
+                .agentSocket(vm.agentSocket == null ? null : Path.of(vm.agentSocket)).build();
         List<String> warnings = new ArrayList<>();
         try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10))) {
             backup = new FleecingBackup(qmp, options, new BackupLog() {
@@ -141,7 +165,7 @@ final class BackupWork implements WorkRun {
 
     @Override
     public String exclusive() {
-        return "vm:" + resource.getSpec().vm.node + ":" + resource.getSpec().vm.qmpSocket;
+        return "vm:" + vm.node + ":" + vm.qmpSocket;
     }
 
     @Override
@@ -159,7 +183,7 @@ final class BackupWork implements WorkRun {
      */
     String cleanAfterRestart() {
         VMBackupSpec spec = resource.getSpec();
-        Path socket = Paths.allowedSocket(spec.vm.qmpSocket, config.socketDirs());
+        Path socket = Paths.allowedSocket(vm.qmpSocket, config.socketDirs());
         Path location = config.storage().get(spec.storage.location);
         Path target = location == null ? null : Paths.inside(location, spec.storage.path);
         StringBuilder done = new StringBuilder();

@@ -45,6 +45,7 @@ public class NodeAgent {
     private SharedIndexInformer<VMBackup> backups;
     private SharedIndexInformer<VMRestore> restores;
     private volatile boolean stopping;
+    private java.util.concurrent.ScheduledExecutorService discoveryTimer;
 
     public NodeAgent(KubernetesClient client, AgentConfig config) {
         this.client = client;
@@ -68,6 +69,21 @@ public class NodeAgent {
         restores = client.resources(VMRestore.class).inAnyNamespace()
                 .withLabel(VMBackup.NODE_LABEL, config.nodeName()).inform(handler(), 0);
         recoverInterruptedWork();
+        if (!config.discoveryInterval().isZero()) {
+            Discovery discovery = new Discovery(client, config, java.time.Clock.systemUTC());
+            discoveryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "qmpbackup-discovery");
+                t.setDaemon(true);
+                return t;
+            });
+            discoveryTimer.scheduleWithFixedDelay(() -> {
+                try {
+                    discovery.scanOnce();
+                } catch (RuntimeException e) {
+                    LOG.warnf("discovery: %s", e.getMessage());
+                }
+            }, 0, config.discoveryInterval().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
         dispatcher = new Thread(this::dispatchLoop, "qmpbackup-dispatch");
         dispatcher.setDaemon(true);
         dispatcher.start();
@@ -83,6 +99,9 @@ public class NodeAgent {
         }
         if (workers != null) {
             workers.shutdown();
+        }
+        if (discoveryTimer != null) {
+            discoveryTimer.shutdownNow();
         }
     }
 

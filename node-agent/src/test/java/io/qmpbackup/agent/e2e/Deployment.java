@@ -42,7 +42,8 @@ final class Deployment implements AutoCloseable {
                 new KubernetesCrudDispatcher(List.of()), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         client = server.createClient();
-        for (String crd : List.of("vmbackups.qmpbackup.io-v1.yml", "vmrestores.qmpbackup.io-v1.yml")) {
+        for (String crd : List.of("qemuvms.qmpbackup.io-v1.yml", "vmbackups.qmpbackup.io-v1.yml",
+                "vmrestores.qmpbackup.io-v1.yml")) {
             try (InputStream in = Files.newInputStream(repo().resolve("crds/yaml").resolve(crd))) {
                 client.resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class))
                         .create();

@@ -77,9 +77,11 @@ class OperatorAgentE2EIT {
         Path values = Files.writeString(base.resolve("values.yaml"), String.join("\n",
                 "operator: {noAgentTimeout: 6s, leaderElection: false}",
                 "agent:",
+                "  discovery: {interval: 1s, pattern: qmp.sock}",
                 "  socketDirs: [" + vmDir + "]",
                 "  storage: [{name: default, hostPath: " + storage + "}]", ""));
-        ChartEnv chart = ChartEnv.render(client, values, "node-a", "qmpbackup");
+        // installed in namespace vms: discovery keeps QemuVM objects there, beside the backups naming them
+        ChartEnv chart = ChartEnv.render(client, values, "node-a", NS);
         deployment.startOperator(chart.operator);
         Map<String, String> env = new java.util.HashMap<>(chart.agent);
         env.put("QMPBACKUP_LOCK_DIR", base.resolve("locks").toString()); // the chart's /tmp is the pod's own
@@ -294,6 +296,30 @@ class OperatorAgentE2EIT {
         try (Stream<Path> s = Files.walk(storage)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"));
         }
+    }
+
+    @Test
+    @Order(8)
+    void aBackupNamingADiscoveredQemuVm() {
+        await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(io.qmpbackup.api.v1alpha1.QemuVM.class)
+                .inNamespace(NS).withName("node-a-qmp").get() != null);
+        var qvm = client.resources(io.qmpbackup.api.v1alpha1.QemuVM.class).inNamespace(NS).withName("node-a-qmp").get();
+        assertThat(qvm.getSpec().qmpSocket).isEqualTo(vm.qmpSocket().toString());
+        VMBackup b = new VMBackup();
+        b.setMetadata(new ObjectMetaBuilder().withName("web1-by-name").withNamespace(NS).build());
+        VMBackupSpec spec = new VMBackupSpec();
+        spec.vm = new VmRef();
+        spec.vm.name = "node-a-qmp";
+        spec.level = BackupLevel.AUTO;
+        spec.storage = new StorageRef();
+        spec.storage.location = "default";
+        spec.storage.path = "web1";
+        b.setSpec(spec);
+        client.resource(b).create();
+        await().atMost(Duration.ofSeconds(60)).until(() -> phase("web1-by-name") != null
+                && phase("web1-by-name").terminal());
+        assertThat(phase("web1-by-name")).as(get("web1-by-name").getStatus().message).isEqualTo(Phase.SUCCEEDED);
+        assertThat(get("web1-by-name").getStatus().node).isEqualTo("node-a");
     }
 
     private List<String> events(String name) {
