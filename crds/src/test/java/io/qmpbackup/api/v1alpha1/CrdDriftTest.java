@@ -21,6 +21,7 @@ class CrdDriftTest {
     void committedCrdsMatchTheGeneratedOnes() throws Exception {
         List<String> generated = names(GENERATED);
         assertThat(generated).containsExactlyInAnyOrder("qemuvms.qmpbackup.io-v1.yml", "vmbackups.qmpbackup.io-v1.yml",
+                "vmbackupschedules.qmpbackup.io-v1.yml",
                 "vmrestores.qmpbackup.io-v1.yml");
         assertThat(names(COMMITTED)).containsExactlyInAnyOrderElementsOf(generated);
         for (String n : generated) {

@@ -1,0 +1,137 @@
+package io.qmpbackup.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import io.qmpbackup.api.v1alpha1.BackupTemplate;
+import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.QemuVMSpec;
+import io.qmpbackup.api.v1alpha1.StorageRef;
+import io.qmpbackup.api.v1alpha1.VMBackup;
+import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
+import io.qmpbackup.api.v1alpha1.VMBackupScheduleSpec;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Schedules against the in-process API server, with the clock moved by the test. */
+@QuarkusTest
+@WithKubernetesTestServer
+class VMBackupScheduleReconcilerTest {
+    private static final String NS = "fleet";
+
+    @Inject
+    KubernetesClient client;
+
+    @Inject
+    TestClock clock;
+
+    private void vm(String name, Map<String, String> labels) {
+        QemuVM q = new QemuVM();
+        q.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).withLabels(labels).build());
+        q.setSpec(new QemuVMSpec());
+        q.getSpec().node = "node-a";
+        q.getSpec().qmpSocket = "/run/qemu/" + name + ".qmp";
+        client.resource(q).create();
+    }
+
+    private List<VMBackup> backups(String schedule) {
+        return client.resources(VMBackup.class).inNamespace(NS).withLabel(VMBackupSchedule.SCHEDULE_LABEL, schedule)
+                .list().getItems();
+    }
+
+    private void poke(VMBackupSchedule s) {
+        // any change wakes the reconciler, which then reads the (moved) clock
+        client.resources(VMBackupSchedule.class).inNamespace(NS).withName(s.getMetadata().getName())
+                .edit(x -> {
+                    Map<String, String> a = new HashMap<>(x.getMetadata().getAnnotations() == null ? Map.of()
+                            : x.getMetadata().getAnnotations());
+                    a.put("test/poke", Long.toString(System.nanoTime()));
+                    x.getMetadata().setAnnotations(a);
+                    return x;
+                });
+    }
+
+    /** The run id (the due time, yyyyMMddHHmm) at the end of each VMBackup name. */
+    private static java.util.Set<String> runIds(List<VMBackup> backups) {
+        return backups.stream().map(b -> b.getMetadata().getName().replaceAll("^.*-", ""))
+                .collect(java.util.stream.Collectors.toSet());
+    }
+
+    @Test
+    void eachRunBacksUpTheSelectedFleetOnceForbidsOverlapAndCatchesUpOnce() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
+                .createOr(n -> n.update());
+        vm("web1", Map.of("tier", "web"));
+        vm("web2", Map.of("tier", "web"));
+        vm("db1", Map.of("tier", "db"));
+        VMBackupSchedule s = new VMBackupSchedule();
+        s.setMetadata(new ObjectMetaBuilder().withName("nightly").withNamespace(NS).build());
+        s.setSpec(new VMBackupScheduleSpec());
+        s.getSpec().schedule = "*/5 * * * *";
+        s.getSpec().vmSelector = new LabelSelectorBuilder().withMatchLabels(Map.of("tier", "web")).build();
+        s.getSpec().template = new BackupTemplate();
+        s.getSpec().template.storage = new StorageRef();
+        s.getSpec().template.storage.location = "default";
+        s.getSpec().template.storage.path = "fleet";
+        s = client.resource(s).create();
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(VMBackupSchedule.class).inNamespace(NS)
+                .withName("nightly").get().getStatus() != null);
+        assertThat(backups("nightly")).as("nothing is due at creation").isEmpty();
+
+        clock.advance(Duration.ofMinutes(5));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backups("nightly").size() == 2);
+        assertThat(backups("nightly")).allSatisfy(b -> {
+            assertThat(b.getSpec().vm.name).isIn("web1", "web2");
+            assertThat(b.getSpec().storage.path).isEqualTo("fleet/" + b.getSpec().vm.name);
+            assertThat(b.getMetadata().getOwnerReferences()).singleElement()
+                    .satisfies(o -> assertThat(o.getName()).isEqualTo("nightly"));
+        });
+
+        // Forbid: the first runs are still active (no agent here), so the next time starts nothing new
+        clock.advance(Duration.ofMinutes(5));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var st = client.resources(VMBackupSchedule.class).inNamespace(NS).withName("nightly").get().getStatus();
+            return st.message != null && st.message.contains("skipped (Forbid)");
+        });
+        assertThat(backups("nightly")).hasSize(2);
+
+        // the first runs end (NoAgent after the test profile's 3 s); after a long outage, one catch-up run
+        await().atMost(Duration.ofSeconds(15)).until(() -> backups("nightly").stream()
+                .allMatch(b -> b.getStatus() != null && b.getStatus().phase == Phase.FAILED));
+        java.util.Set<String> firstRun = runIds(backups("nightly"));
+        assertThat(firstRun).hasSize(1);
+        clock.advance(Duration.ofHours(3));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> runIds(backups("nightly")).size() == 2);
+        await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        java.util.Set<String> ids = runIds(backups("nightly"));
+        assertThat(ids).as("one catch-up run for 36 missed times").hasSize(2).containsAll(firstRun);
+        String catchUp = ids.stream().filter(i -> !firstRun.contains(i)).findFirst().orElseThrow();
+        assertThat(backups("nightly").stream().filter(b -> b.getMetadata().getName().endsWith(catchUp))).hasSize(2);
+
+        // suspend: nothing new
+        client.resources(VMBackupSchedule.class).inNamespace(NS).withName("nightly").edit(x -> {
+            x.getSpec().suspend = true;
+            return x;
+        });
+        int before = backups("nightly").size();
+        clock.advance(Duration.ofMinutes(10));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "suspended".equals(client.resources(VMBackupSchedule.class)
+                .inNamespace(NS).withName("nightly").get().getStatus().message));
+        assertThat(backups("nightly")).hasSizeLessThanOrEqualTo(before);
+    }
+}
