@@ -43,7 +43,7 @@ final class Deployment implements AutoCloseable {
         server.init(InetAddress.getLoopbackAddress(), 0);
         client = server.createClient();
         for (String crd : List.of("qemuvms.qmpbackup.io-v1.yml", "vmbackups.qmpbackup.io-v1.yml",
-                "vmrestores.qmpbackup.io-v1.yml")) {
+                "vmbackupschedules.qmpbackup.io-v1.yml", "vmrestores.qmpbackup.io-v1.yml")) {
             try (InputStream in = Files.newInputStream(repo().resolve("crds/yaml").resolve(crd))) {
                 client.resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class))
                         .create();
@@ -73,15 +73,19 @@ final class Deployment implements AutoCloseable {
     }
 
     Process startOperator(Map<String, String> env) throws IOException {
+        return startOperator(env, List.of());
+    }
+
+    Process startOperator(Map<String, String> env, List<String> jvmOptions) throws IOException {
         Path jar = repo().resolve("operator/target/quarkus-app/quarkus-run.jar");
-        return start("operator", jar, env);
+        return start("operator", jar, env, jvmOptions);
     }
 
     private Process agent;
 
     Process startAgent(String name, Map<String, String> env) throws IOException {
         Path jar = repo().resolve("node-agent/target/quarkus-app/quarkus-run.jar");
-        agent = start(name, jar, env);
+        agent = start(name, jar, env, List.of());
         return agent;
     }
 
@@ -89,12 +93,16 @@ final class Deployment implements AutoCloseable {
         return agent;
     }
 
-    private Process start(String name, Path jar, Map<String, String> env) throws IOException {
+    private Process start(String name, Path jar, Map<String, String> env, List<String> jvmOptions)
+            throws IOException {
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: build the project first (mvn -DskipTests package)");
         }
         int port = freePort();
-        ProcessBuilder pb = new ProcessBuilder("java", "-XX:+UseSerialGC", "-jar", jar.toString())
+        List<String> cmd = new ArrayList<>(List.of("java", "-XX:+UseSerialGC"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
                         logs.resolve(name + ".log").toFile()));
         pb.environment().put("KUBECONFIG", "/nonexistent");

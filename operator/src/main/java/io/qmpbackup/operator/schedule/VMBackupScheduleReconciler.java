@@ -110,8 +110,8 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
         String ns = s.getMetadata().getNamespace();
         List<QemuVM> vms = client.resources(QemuVM.class).inNamespace(ns).withLabelSelector(s.getSpec().vmSelector)
                 .list().getItems();
-        int created = 0;
         List<String> skipped = new ArrayList<>();
+        List<VMBackup> toCreate = new ArrayList<>();
         for (QemuVM vm : vms) {
             String vmName = vm.getMetadata().getName();
             List<VMBackup> ofVm = runs.stream().filter(r -> vmName.equals(r.getMetadata().getLabels()
@@ -123,12 +123,31 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
                 continue;
             }
             String name = truncate(s.getMetadata().getName() + "-" + vmName, 240) + "-" + RUN_ID.format(due);
-            if (client.resources(VMBackup.class).inNamespace(ns).withName(name).get() != null) {
-                continue;
-            }
-            client.resource(backup(s, vm, name, level(s.getSpec(), ofVm))).create();
-            created++;
+            toCreate.add(backup(s, vm, name, level(s.getSpec(), ofVm)));
         }
+        // a fleet fires at once: create in parallel; the name carries the run time, so a create that
+        // finds its VMBackup already there (a retried reconcile) is simply skipped
+        java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(8);
+        try {
+            pool.submit(() -> toCreate.parallelStream().forEach(b -> {
+                try {
+                    client.resource(b).create();
+                    count.incrementAndGet();
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                    if (e.getCode() != 409) {
+                        throw e;
+                    }
+                }
+            })).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdown();
+        }
+        int created = count.get();
         LOG.infof("VMBackupSchedule(%s/%s): run of %s: %d VMBackup(s) created%s", ns, s.getMetadata().getName(),
                 due.toInstant(), created, skipped.isEmpty() ? "" : ", skipped (still running): " + skipped);
         return "run of " + due.toInstant() + ": " + created + " of " + vms.size() + " VM(s) started"
