@@ -14,6 +14,10 @@ import java.time.ZoneOffset;
 public class TestClock extends Clock {
     private volatile Duration offset = Duration.ZERO;
 
+    public void reset() {
+        offset = Duration.ZERO;
+    }
+
     public void advance(Duration d) {
         offset = offset.plus(d);
     }

@@ -50,16 +50,73 @@ class VMBackupScheduleReconcilerTest {
                 .list().getItems();
     }
 
+    @org.junit.jupiter.api.BeforeEach
+    void clockAtNow() {
+        clock.reset();
+    }
+
     private void poke(VMBackupSchedule s) {
-        // any change wakes the reconciler, which then reads the (moved) clock
-        client.resources(VMBackupSchedule.class).inNamespace(NS).withName(s.getMetadata().getName())
-                .edit(x -> {
-                    Map<String, String> a = new HashMap<>(x.getMetadata().getAnnotations() == null ? Map.of()
-                            : x.getMetadata().getAnnotations());
-                    a.put("test/poke", Long.toString(System.nanoTime()));
-                    x.getMetadata().setAnnotations(a);
-                    return x;
-                });
+        // any change wakes the reconciler, which then reads the (moved) clock; the operator may be
+        // writing the status at the same moment: retry on conflict
+        for (int attempt = 0; ; attempt++) {
+            try {
+                client.resources(VMBackupSchedule.class).inNamespace(NS).withName(s.getMetadata().getName())
+                        .edit(x -> {
+                            Map<String, String> a = new HashMap<>(x.getMetadata().getAnnotations() == null ? Map.of()
+                                    : x.getMetadata().getAnnotations());
+                            a.put("test/poke", Long.toString(System.nanoTime()));
+                            x.getMetadata().setAnnotations(a);
+                            return x;
+                        });
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    @Test
+    void labelsMoveVmsInAndOutOfTheSchedule() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
+                .createOr(n -> n.update());
+        vm("app1", Map.of("role", "app"));
+        vm("app2", Map.of("role", "app"));
+        VMBackupSchedule s = new VMBackupSchedule();
+        s.setMetadata(new ObjectMetaBuilder().withName("apps").withNamespace(NS).build());
+        s.setSpec(new VMBackupScheduleSpec());
+        s.getSpec().schedule = "*/5 * * * *";
+        s.getSpec().concurrencyPolicy = io.qmpbackup.api.v1alpha1.ConcurrencyPolicy.ALLOW;
+        s.getSpec().successfulRunsHistoryLimit = 10;
+        s.getSpec().failedRunsHistoryLimit = 10;
+        s.getSpec().vmSelector = new LabelSelectorBuilder().withMatchLabels(Map.of("role", "app")).build();
+        s.getSpec().template = new BackupTemplate();
+        s.getSpec().template.storage = new StorageRef();
+        s.getSpec().template.storage.location = "default";
+        s.getSpec().template.storage.path = "apps";
+        s = client.resource(s).create();
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(VMBackupSchedule.class).inNamespace(NS)
+                .withName("apps").get().getStatus() != null);
+        // the clock is shared with other tests and may already be ahead: count from here
+        await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> true);
+        int n0 = backups("apps").size();
+        clock.advance(Duration.ofMinutes(5));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backups("apps").size() == n0 + 2);
+        // app2 leaves the fleet, app3 joins it
+        client.resources(QemuVM.class).inNamespace(NS).withName("app2").edit(q -> {
+            q.getMetadata().setLabels(Map.of("role", "retired"));
+            return q;
+        });
+        vm("app3", Map.of("role", "app"));
+        clock.advance(Duration.ofMinutes(5));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backups("apps").size() == n0 + 4);
+        Map<String, Long> perVm = backups("apps").stream().collect(java.util.stream.Collectors.groupingBy(
+                b -> b.getSpec().vm.name, java.util.stream.Collectors.counting()));
+        long first = n0 / 2;
+        assertThat(perVm).containsExactlyInAnyOrderEntriesOf(Map.of("app1", first + 2, "app2", first + 1, "app3", 1L));
     }
 
     /** The run id (the due time, yyyyMMddHHmm) at the end of each VMBackup name. */
@@ -123,10 +180,19 @@ class VMBackupScheduleReconcilerTest {
         assertThat(backups("nightly").stream().filter(b -> b.getMetadata().getName().endsWith(catchUp))).hasSize(2);
 
         // suspend: nothing new
-        client.resources(VMBackupSchedule.class).inNamespace(NS).withName("nightly").edit(x -> {
-            x.getSpec().suspend = true;
-            return x;
-        });
+        for (int attempt = 0; ; attempt++) {
+            try {
+                client.resources(VMBackupSchedule.class).inNamespace(NS).withName("nightly").edit(x -> {
+                    x.getSpec().suspend = true;
+                    return x;
+                });
+                break;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+            }
+        }
         int before = backups("nightly").size();
         clock.advance(Duration.ofMinutes(10));
         poke(s);

@@ -21,6 +21,33 @@ class BackupLevelsIT {
     Path tmp;
 
     @Test
+    void monthlyChainsRollOverToANewFullEachMonth() throws Exception {
+        Path img = QemuTools.createQcow2(tmp.resolve("disk1.qcow2"), "16M");
+        DiskSpec disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
+        Path target = tmp.resolve("backup");
+        RecordingLog log = new RecordingLog();
+        java.time.ZoneId utc = java.time.ZoneOffset.UTC;
+        java.time.Clock jan31 = java.time.Clock.fixed(java.time.Instant.parse("2027-01-31T23:00:00Z"), utc);
+        java.time.Clock jan31later = java.time.Clock.fixed(java.time.Instant.parse("2027-01-31T23:30:00Z"), utc);
+        java.time.Clock feb1 = java.time.Clock.fixed(java.time.Instant.parse("2027-02-01T00:30:00Z"), utc);
+        try (TestVm vm = TestVm.start(tmp, List.of(disk))) {
+            BackupOptions.Builder auto = BackupOptions.builder(BackupLevel.AUTO, target).monthly(true);
+            assertThat(Chains.backup(vm, auto.clock(jan31).build(), log).level()).isEqualTo(BackupLevel.FULL);
+            vm.guestWrite(disk, 0, 65536, 0x12);
+            assertThat(Chains.backup(vm, auto.clock(jan31later).build(), log).level()).isEqualTo(BackupLevel.INC);
+            vm.guestWrite(disk, 65536, 65536, 0x13);
+            BackupResult feb = Chains.backup(vm, auto.clock(feb1).build(), log);
+            assertThat(feb.level()).as("a new month starts a new chain").isEqualTo(BackupLevel.FULL);
+            assertThat(feb.chainDir()).isEqualTo(target.resolve("2027-02"));
+            assertThat(Chains.currentChain(target.resolve("2027-01"), "disk1.qcow2")).hasSize(2);
+            assertThat(Chains.currentChain(target.resolve("2027-02"), "disk1.qcow2")).hasSize(1);
+            vm.flush(disk);
+            assertThat(QemuTools.compare(img, "qcow2", Chains.currentChain(target.resolve("2027-02"),
+                    "disk1.qcow2").get(0), "qcow2").exit()).isZero();
+        }
+    }
+
+    @Test
     void fullThenIncrementalsRebuildTheLiveDisk() throws Exception {
         Path img = QemuTools.createQcow2(tmp.resolve("disk1.qcow2"), "64M");
         QemuTools.write(img, "qcow2", 0, 1 << 20, 0x11);
