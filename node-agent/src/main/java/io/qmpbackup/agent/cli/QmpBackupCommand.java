@@ -3,7 +3,6 @@ package io.qmpbackup.agent.cli;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qmpbackup.agent.backup.BackupException;
 import io.qmpbackup.agent.backup.BackupLevel;
 import io.qmpbackup.agent.backup.BackupOptions;
 import io.qmpbackup.agent.backup.BackupResult;
@@ -14,10 +13,8 @@ import io.qmpbackup.agent.backup.FleecingBackup;
 import io.qmpbackup.agent.qmp.Json;
 import io.qmpbackup.agent.qmp.QmpClient;
 import io.qmpbackup.agent.qmp.QmpException;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -33,7 +30,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
         description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
         subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class})
-public final class QmpBackupCommand implements Callable<Integer> {
+public final class QmpBackupCommand implements Callable<Integer>, CliMain.Tool {
 
     @Option(names = "--socket", required = true, description = "path to the VM's QMP socket")
     Path socket;
@@ -51,6 +48,26 @@ public final class QmpBackupCommand implements Callable<Integer> {
     int connectTimeout;
 
     ConsoleLog log;
+
+    @Override
+    public boolean debug() {
+        return debug;
+    }
+
+    @Override
+    public Path logfile() {
+        return logfile;
+    }
+
+    @Override
+    public void useLog(ConsoleLog log) {
+        this.log = log;
+    }
+
+    @Override
+    public ConsoleLog log() {
+        return log;
+    }
 
     @Override
     public Integer call() {
@@ -205,29 +222,6 @@ public final class QmpBackupCommand implements Callable<Integer> {
 
     /** Runs the command line; returns the exit code. */
     public static int run(String... args) {
-        QmpBackupCommand top = new QmpBackupCommand();
-        CommandLine cl = new CommandLine(top);
-        cl.setExecutionStrategy(parseResult -> {
-            top.log = new ConsoleLog(top.debug, top.logfile);
-            top.log.debug("qmpbackup " + String.join(" ", Arrays.asList(args)));
-            return new CommandLine.RunLast().execute(parseResult);
-        });
-        cl.setParameterExceptionHandler((ex, argv) -> {
-            System.err.println("qmpbackup: error: " + ex.getMessage().replace('\n', ' ') + " (see qmpbackup --help)");
-            return 2;
-        });
-        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
-            String msg = ex instanceof BackupException || ex instanceof QmpException || ex instanceof IOException
-                    || ex instanceof IllegalArgumentException ? ex.getMessage() : ex.toString();
-            if (top.log != null) {
-                top.log.error(msg);
-            }
-            System.err.println("qmpbackup: error: " + msg.replace('\n', ' '));
-            if (top.debug) {
-                ex.printStackTrace();
-            }
-            return 1;
-        });
-        return cl.execute(args);
+        return CliMain.run("qmpbackup", new QmpBackupCommand(), args);
     }
 }

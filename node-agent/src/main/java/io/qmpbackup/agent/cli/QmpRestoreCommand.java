@@ -4,7 +4,6 @@ import io.qmpbackup.agent.restore.BackupChain;
 import io.qmpbackup.agent.restore.ChainRestore;
 import io.qmpbackup.agent.restore.ChainVerifier;
 import io.qmpbackup.agent.restore.RestoreException;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.ZoneId;
 import java.util.List;
@@ -24,7 +23,7 @@ import picocli.CommandLine.ScopeType;
         description = "Restore QEMU disk backups written by qmpbackup.",
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
                 QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class})
-public final class QmpRestoreCommand implements Callable<Integer> {
+public final class QmpRestoreCommand implements Callable<Integer>, CliMain.Tool {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
 
@@ -35,6 +34,26 @@ public final class QmpRestoreCommand implements Callable<Integer> {
     boolean debug;
 
     ConsoleLog log;
+
+    @Override
+    public boolean debug() {
+        return debug;
+    }
+
+    @Override
+    public Path logfile() {
+        return logfile;
+    }
+
+    @Override
+    public void useLog(ConsoleLog log) {
+        this.log = log;
+    }
+
+    @Override
+    public ConsoleLog log() {
+        return log;
+    }
 
     @Override
     public Integer call() {
@@ -55,6 +74,9 @@ public final class QmpRestoreCommand implements Callable<Integer> {
         @Option(names = "--filter", hidden = true, description = "accepted for qmprestore compatibility; ignored")
         String filter;
 
+        @Option(names = "--dry-run", description = "print the qemu-img steps, change nothing")
+        boolean dryRun;
+
         ChainRestore restore(BackupChain chain) {
             for (String w : chain.warnings()) {
                 top.log.warn(w);
@@ -64,15 +86,11 @@ public final class QmpRestoreCommand implements Callable<Integer> {
 
         abstract List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException;
 
-        boolean dryRun() {
-            return false;
-        }
-
         @Override
         public Integer call() throws Exception {
             ChainRestore r = restore(BackupChain.load(dir));
             List<ChainRestore.Step> steps = plan(r);
-            if (dryRun()) {
+            if (dryRun) {
                 ChainRestore.print(steps, System.out);
                 return 0;
             }
@@ -84,14 +102,6 @@ public final class QmpRestoreCommand implements Callable<Integer> {
 
     @Command(name = "rebase", description = "point each INC at the file before it (in place); link 'image' to the newest")
     static final class Rebase extends ChainCommand {
-        @Option(names = "--dry-run", description = "print the steps, change nothing")
-        boolean dryRun;
-
-        @Override
-        boolean dryRun() {
-            return dryRun;
-        }
-
         @Override
         List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
             return r.planRebase(until);
@@ -100,16 +110,8 @@ public final class QmpRestoreCommand implements Callable<Integer> {
 
     @Command(name = "commit", description = "commit every INC into the FULL (in place; the INCs are removed)")
     static final class Commit extends ChainCommand {
-        @Option(names = "--dry-run", description = "print the steps, change nothing")
-        boolean dryRun;
-
         @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
         long rateLimit;
-
-        @Override
-        boolean dryRun() {
-            return dryRun;
-        }
 
         @Override
         List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
@@ -119,16 +121,8 @@ public final class QmpRestoreCommand implements Callable<Integer> {
 
     @Command(name = "snapshotrebase", description = "commit like commit, with an internal snapshot per backup")
     static final class SnapshotRebase extends ChainCommand {
-        @Option(names = "--dry-run", description = "print the steps, change nothing")
-        boolean dryRun;
-
         @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
         long rateLimit;
-
-        @Override
-        boolean dryRun() {
-            return dryRun;
-        }
 
         @Override
         List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
@@ -141,17 +135,9 @@ public final class QmpRestoreCommand implements Callable<Integer> {
         @Option(names = "--targetfile", required = true, description = "the new image")
         Path targetFile;
 
-        @Option(names = "--dry-run", description = "print the steps, change nothing")
-        boolean dryRun;
-
         @Option(names = "--rate-limit", hidden = true, defaultValue = "0",
                 description = "accepted for qmprestore compatibility; merge reads each byte once")
         long rateLimit;
-
-        @Override
-        boolean dryRun() {
-            return dryRun;
-        }
 
         @Override
         List<ChainRestore.Step> plan(ChainRestore r) throws RestoreException {
@@ -189,27 +175,6 @@ public final class QmpRestoreCommand implements Callable<Integer> {
     }
 
     public static int run(String... args) {
-        QmpRestoreCommand top = new QmpRestoreCommand();
-        CommandLine cl = new CommandLine(top);
-        cl.setExecutionStrategy(parseResult -> {
-            top.log = new ConsoleLog(top.debug, top.logfile);
-            return new CommandLine.RunLast().execute(parseResult);
-        });
-        cl.setParameterExceptionHandler((ex, argv) -> {
-            System.err.println("qmprestore: error: " + ex.getMessage().replace('\n', ' ') + " (see qmprestore --help)");
-            return 2;
-        });
-        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
-            String msg = ex instanceof RestoreException || ex instanceof IOException ? ex.getMessage() : ex.toString();
-            if (top.log != null) {
-                top.log.error(msg);
-            }
-            System.err.println("qmprestore: error: " + msg.replace('\n', ' '));
-            if (top.debug) {
-                ex.printStackTrace();
-            }
-            return 1;
-        });
-        return cl.execute(args);
+        return CliMain.run("qmprestore", new QmpRestoreCommand(), args);
     }
 }
