@@ -736,11 +736,32 @@ public final class FleecingBackup {
                 || r.fleeceAttached);
     }
 
-    /** fsync, checksum, rename *.partial into place. */
+    /** fsync, checksum (disks in parallel: the read-back dominates), rename *.partial into place. */
     private void finishFiles(List<DiskRun> runs) throws IOException {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.min(runs.size(), Math.max(1, Runtime.getRuntime().availableProcessors())));
+        try {
+            List<java.util.concurrent.Future<String>> sums = new ArrayList<>();
+            for (DiskRun r : runs) {
+                sums.add(pool.submit(() -> {
+                    AtomicFiles.fsync(r.partial);
+                    return AtomicFiles.sha256(r.partial);
+                }));
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                try {
+                    runs.get(i).sha256 = sums.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while checksumming the backup files", e);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
         for (DiskRun r : runs) {
-            AtomicFiles.fsync(r.partial);
-            r.sha256 = AtomicFiles.sha256(r.partial);
             r.fileSize = Files.size(r.partial);
             AtomicFiles.moveDurably(r.partial, r.finalFile);
             if (o.noTimestamp() && r.level != BackupLevel.INC && !o.noSymlink()) {
