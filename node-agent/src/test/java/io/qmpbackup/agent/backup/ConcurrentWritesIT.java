@@ -71,10 +71,8 @@ class ConcurrentWritesIT {
         }
     }
 
-    private static void awaitWrites(GuestWriter w, long n) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (w.writes() < n && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+    private static void awaitWrites(GuestWriter w, long n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> w.writes() >= n);
     }
 }
