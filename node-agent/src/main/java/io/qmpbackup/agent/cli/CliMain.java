@@ -12,15 +12,17 @@ import picocli.CommandLine;
  * line (exit 2), failures on one line (exit 1), the stack trace only with --debug.
  */
 final class CliMain {
-    /** The top command of a tool. */
-    interface Tool {
-        boolean debug();
+    /** The top command of a tool: the options every tool has, and the log they set up. */
+    abstract static class Tool {
+        @picocli.CommandLine.Option(names = {"-L", "--logfile"}, scope = picocli.CommandLine.ScopeType.INHERIT,
+                description = "also append the log to this file")
+        Path logfile;
 
-        Path logfile();
+        @picocli.CommandLine.Option(names = "--debug", scope = picocli.CommandLine.ScopeType.INHERIT,
+                description = "more verbose output")
+        boolean debug;
 
-        void useLog(ConsoleLog log);
-
-        ConsoleLog log();
+        ConsoleLog log;
     }
 
     private CliMain() {
@@ -29,8 +31,8 @@ final class CliMain {
     static int run(String name, Tool top, String... args) {
         CommandLine cl = new CommandLine(top);
         cl.setExecutionStrategy(parseResult -> {
-            top.useLog(new ConsoleLog(top.debug(), top.logfile()));
-            top.log().debug(name + " " + String.join(" ", args));
+            top.log = new ConsoleLog(top.debug, top.logfile);
+            top.log.debug(name + " " + String.join(" ", args));
             return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setParameterExceptionHandler((ex, argv) -> {
@@ -41,11 +43,11 @@ final class CliMain {
             boolean expected = ex instanceof BackupException || ex instanceof RestoreException
                     || ex instanceof QmpException || ex instanceof IOException || ex instanceof IllegalArgumentException;
             String msg = expected ? ex.getMessage() : ex.toString();
-            if (top.log() != null) {
-                top.log().error(msg);
+            if (top.log != null) {
+                top.log.error(msg);
             }
             System.err.println(name + ": error: " + msg.replace('\n', ' '));
-            if (top.debug()) {
+            if (top.debug) {
                 ex.printStackTrace();
             }
             return 1;

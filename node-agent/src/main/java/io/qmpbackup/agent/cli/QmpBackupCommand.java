@@ -30,7 +30,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
         description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
         subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class})
-public final class QmpBackupCommand implements Callable<Integer>, CliMain.Tool {
+public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
 
     @Option(names = "--socket", required = true, description = "path to the VM's QMP socket")
     Path socket;
@@ -38,36 +38,9 @@ public final class QmpBackupCommand implements Callable<Integer>, CliMain.Tool {
     @Option(names = "--agent-socket", description = "path to the VM's guest agent socket (for --quiesce)")
     Path agentSocket;
 
-    @Option(names = {"-L", "--logfile"}, description = "also append the log to this file")
-    Path logfile;
-
-    @Option(names = "--debug", description = "more verbose output")
-    boolean debug;
-
     @Option(names = "--connect-timeout", defaultValue = "10", description = "seconds to wait for the QMP greeting")
     int connectTimeout;
 
-    ConsoleLog log;
-
-    @Override
-    public boolean debug() {
-        return debug;
-    }
-
-    @Override
-    public Path logfile() {
-        return logfile;
-    }
-
-    @Override
-    public void useLog(ConsoleLog log) {
-        this.log = log;
-    }
-
-    @Override
-    public ConsoleLog log() {
-        return log;
-    }
 
     @Override
     public Integer call() {

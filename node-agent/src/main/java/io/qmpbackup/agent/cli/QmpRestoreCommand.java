@@ -23,37 +23,10 @@ import picocli.CommandLine.ScopeType;
         description = "Restore QEMU disk backups written by qmpbackup.",
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
                 QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class})
-public final class QmpRestoreCommand implements Callable<Integer>, CliMain.Tool {
+public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
 
-    @Option(names = {"-L", "--logfile"}, scope = ScopeType.INHERIT, description = "also append the log to this file")
-    Path logfile;
-
-    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "more verbose output")
-    boolean debug;
-
-    ConsoleLog log;
-
-    @Override
-    public boolean debug() {
-        return debug;
-    }
-
-    @Override
-    public Path logfile() {
-        return logfile;
-    }
-
-    @Override
-    public void useLog(ConsoleLog log) {
-        this.log = log;
-    }
-
-    @Override
-    public ConsoleLog log() {
-        return log;
-    }
 
     @Override
     public Integer call() {
