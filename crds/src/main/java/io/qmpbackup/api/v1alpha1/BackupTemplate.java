@@ -37,4 +37,8 @@ public class BackupTemplate {
     @JsonPropertyDescription("Bytes per second per disk; 0 or unset for unlimited.")
     @Min(0)
     public Long speedLimit;
+
+    @JsonPropertyDescription("Chains kept per VM; after each successful backup the others are deleted (files and"
+            + " VMBackups). Unset: nothing is deleted.")
+    public Retention retention;
 }

@@ -39,7 +39,8 @@ public class VMBackupScheduleSpec {
     @Min(0)
     public Long startingDeadlineSeconds;
 
-    @JsonPropertyDescription("Succeeded VMBackups kept per VM (the backup files are not touched); default 3.")
+    @JsonPropertyDescription("Succeeded VMBackups kept per VM when template.retention is unset (the backup files are not"
+            + " touched); default 3. With retention, a succeeded VMBackup lives as long as its files.")
     @Min(0)
     public Integer successfulRunsHistoryLimit;
 

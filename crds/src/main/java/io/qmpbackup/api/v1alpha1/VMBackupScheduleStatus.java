@@ -25,6 +25,10 @@ public class VMBackupScheduleStatus {
     @JsonPropertyDescription("What the last reconcile did or why it could not, in one line.")
     public String message;
 
+    @JsonPropertyDescription("Conditions: Ready (the schedule parses and runs), Suspended, RunsFailing (the newest"
+            + " finished run of some VM failed).")
+    public List<io.fabric8.kubernetes.api.model.Condition> conditions = new ArrayList<>();
+
     @JsonPropertyDescription("Generation of the spec this status describes.")
     public Long observedGeneration;
 }

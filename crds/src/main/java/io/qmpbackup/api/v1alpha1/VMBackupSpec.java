@@ -49,4 +49,7 @@ public class VMBackupSpec {
     @JsonPropertyDescription("Bytes per second per disk; 0 or unset for unlimited.")
     @Min(0)
     public Long speedLimit;
+
+    @JsonPropertyDescription("After a successful backup, delete the chains of the target this policy does not keep.")
+    public Retention retention;
 }

@@ -21,4 +21,7 @@ public class VMBackupStatus extends RunStatus {
 
     @JsonPropertyDescription("One entry per disk backed up.")
     public List<DiskResult> disks;
+
+    @JsonPropertyDescription("What retention (spec.retention) deleted after the backup.")
+    public RetentionResult retention;
 }

@@ -13,9 +13,11 @@ import io.qmpbackup.agent.repository.AtomicFiles;
 import io.qmpbackup.agent.repository.ChainDirectory;
 import io.qmpbackup.agent.repository.ChainManifest;
 import io.qmpbackup.agent.repository.QemuImg;
+import io.qmpbackup.agent.repository.TargetLock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.util.ArrayList;
@@ -111,9 +113,19 @@ public final class FleecingBackup {
         }
     }
 
+    /** How long a backup waits for another backup or prune of the same target. */
+    static final Duration TARGET_LOCK_WAIT = Duration.ofSeconds(60);
+
     public BackupResult run() throws BackupException {
         checkTarget();
-        try (RunLock lock = RunLock.acquire(o.lockDir())) {
+        TargetLock targetLock;
+        try {
+            // one writer per target: a prune must not rewrite a manifest this run appends to
+            targetLock = TargetLock.acquire(o.target(), TARGET_LOCK_WAIT, "the backup");
+        } catch (IOException e) {
+            throw new BackupException(e.getMessage(), e);
+        }
+        try (targetLock; RunLock lock = RunLock.acquire(o.lockDir())) {
             return runLocked(lock.token());
         } catch (IOException e) {
             throw new BackupException("cannot create the run lock in " + o.lockDir() + ": " + e.getMessage()

@@ -13,7 +13,10 @@ import io.qmpbackup.agent.backup.FleecingBackup;
 import io.qmpbackup.agent.qmp.Json;
 import io.qmpbackup.agent.qmp.QmpClient;
 import io.qmpbackup.agent.qmp.QmpException;
+import io.qmpbackup.agent.retention.ChainPruner;
+import io.qmpbackup.agent.retention.RetentionPolicy;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,10 +32,11 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
         description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
-        subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class})
+        subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class,
+            QmpBackupCommand.Prune.class})
 public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
 
-    @Option(names = "--socket", required = true, description = "path to the VM's QMP socket")
+    @Option(names = "--socket", description = "path to the VM's QMP socket (every command but prune)")
     Path socket;
 
     @Option(names = "--agent-socket", description = "path to the VM's guest agent socket (for --quiesce)")
@@ -44,10 +48,15 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
 
     @Override
     public Integer call() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: backup, info or cleanup");
+        throw new CommandLine.ParameterException(new CommandLine(this),
+                "missing command: backup, info, cleanup or prune");
     }
 
     QmpClient connect() throws QmpException {
+        if (socket == null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "missing --socket: give the path of the"
+                    + " VM's QMP socket before the command, e.g. qmpbackup --socket /run/vm1.qmp backup ...");
+        }
         return QmpClient.connect(socket, Duration.ofSeconds(connectTimeout));
     }
 
@@ -101,9 +110,13 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @Option(names = "--agent-timeout", defaultValue = "10", description = "seconds to wait for the guest agent")
         int agentTimeout;
 
+        @CommandLine.Mixin
+        RetentionOptions retention;
+
         @Override
         public Integer call() throws Exception {
             BackupLevel lvl = BackupLevel.parse(level);
+            RetentionPolicy policy = retention.policy(this);
             BackupOptions options = BackupOptions.builder(lvl, target).uuid(uuid).monthly(monthly).include(include)
                     .exclude(exclude).includeRaw(includeRaw).compress(compress).speedLimit(speedLimit)
                     .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
@@ -118,8 +131,50 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                 if (result.chainId() != null) {
                     top.log.info("chain " + result.chainId() + " in " + result.chainDir());
                 }
-                return 0;
             }
+            if (policy != null) {
+                // the backup is safe on disk; a prune that fails says so and exits 1
+                new ChainPruner(target, policy, top.log, Clock.systemUTC(), Duration.ofSeconds(60)).prune(false);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "prune", description = "delete the chains of a backup target a retention policy does not keep")
+    static final class Prune implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = {"-t", "--target"}, required = true, description = "backup target folder")
+        Path target;
+
+        @CommandLine.Mixin
+        RetentionOptions retention;
+
+        @Option(names = "--dry-run", description = "show what would be deleted, delete nothing")
+        boolean dryRun;
+
+        @Option(names = "--wait", defaultValue = "60", description = "seconds to wait for a backup of the target")
+        int waitSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            RetentionPolicy policy = retention.policy(this);
+            if (policy == null) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "prune needs a policy: give"
+                        + " --keep-last N and/or --keep-daily/--keep-weekly/--keep-monthly N");
+            }
+            if (!java.nio.file.Files.isDirectory(target)) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "backup target " + target
+                        + " is not a folder: give the --target the backups were written to");
+            }
+            ChainPruner.Result r = new ChainPruner(target, policy, top.log, Clock.systemUTC(),
+                    Duration.ofSeconds(waitSeconds)).prune(dryRun);
+            r.kept().forEach(top.log::info);
+            for (Path f : r.deleted()) {
+                top.log.info((dryRun ? "  would delete " : "  deleted ") + f);
+            }
+            return 0;
         }
     }
 

@@ -12,8 +12,12 @@ import io.qmpbackup.agent.backup.LeftoverCleaner;
 import io.qmpbackup.agent.backup.RunLock;
 import io.qmpbackup.agent.qmp.QmpClient;
 import io.qmpbackup.agent.qmp.QmpException;
+import io.qmpbackup.agent.retention.ChainPruner;
+import io.qmpbackup.agent.retention.RetentionPolicy;
 import io.qmpbackup.api.v1alpha1.DiskResult;
 import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.Retention;
+import io.qmpbackup.api.v1alpha1.RetentionResult;
 import io.qmpbackup.api.v1alpha1.QemuVM;
 import io.qmpbackup.api.v1alpha1.VmRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
@@ -128,10 +132,14 @@ final class BackupWork implements WorkRun {
                 backup.cancel(cancelled);
             }
             BackupResult result = backup.run();
+            RetentionResult retention = spec.retention == null ? null : prune(spec.retention, location, target);
             long bytes = result.disks().stream().mapToLong(BackupResult.DiskResult::bytesCopied).sum();
             String message = "backup complete: " + result.disks().size() + " disk(s), " + bytes + " bytes copied"
                     + (result.quiesced() ? ", filesystems frozen" : ", crash-consistent")
-                    + (warnings.isEmpty() ? "" : "; warnings: " + String.join("; ", warnings));
+                    + (warnings.isEmpty() ? "" : "; warnings: " + String.join("; ", warnings))
+                    + (retention == null ? "" : retention.chainsPruned != null ? "; retention pruned "
+                            + retention.chainsPruned + " chain(s), kept " + retention.chainsKept
+                            : "; retention did not run: " + retention.message);
             status.finish(Phase.SUCCEEDED, "Succeeded", message, s -> {
                 s.level = result.level().lower();
                 s.chainId = result.chainId();
@@ -147,6 +155,7 @@ final class BackupWork implements WorkRun {
                     r.bytesWritten = d.bytesCopied();
                     s.disks.add(r);
                 }
+                s.retention = retention;
                 if (s.progress != null) {
                     s.progress.bytesDone = s.progress.bytesTotal;
                     s.progress.percent = 100;
@@ -161,6 +170,42 @@ final class BackupWork implements WorkRun {
         } catch (RuntimeException e) {
             status.finish(Phase.FAILED, "InternalError", e.toString(), s -> { });
         }
+    }
+
+    /**
+     * Retention after a successful backup. The backup stands whatever happens here: a prune that
+     * cannot run says why in status.retention.message and leaves every file in place.
+     */
+    private RetentionResult prune(Retention spec, Path location, Path target) {
+        RetentionResult out = new RetentionResult();
+        try {
+            RetentionPolicy policy = new RetentionPolicy(orZero(spec.keepLast), orZero(spec.keepDaily),
+                    orZero(spec.keepWeekly), orZero(spec.keepMonthly), RetentionPolicy.zone(spec.timeZone));
+            ChainPruner.Result r = new ChainPruner(target, policy, new BackupLog() {
+                @Override
+                public void info(String message) {
+                    LOG.infof("%s: %s", status.id(), message);
+                }
+
+                @Override
+                public void warn(String message) {
+                    LOG.warnf("%s: %s", status.id(), message);
+                }
+            }, java.time.Clock.systemUTC(), Duration.ofSeconds(60)).prune(false);
+            out.chainsKept = r.chainsKept();
+            out.chainsPruned = r.chainsPruned();
+            out.bytesFreed = r.bytesFreed();
+            out.prunedFiles = r.deleted().stream().map(f -> location.relativize(f).toString()).sorted().toList();
+            out.message = r.warnings().isEmpty() ? null : String.join("; ", r.warnings());
+        } catch (IllegalArgumentException | IOException e) {
+            out.message = e.getMessage();
+            LOG.warnf("%s: retention did not run: %s", status.id(), e.getMessage());
+        }
+        return out;
+    }
+
+    private static int orZero(Integer i) {
+        return i == null ? 0 : i;
     }
 
     @Override

@@ -32,6 +32,22 @@ public final class ChainManifest {
     public String sourceFormat;
     public long virtualSize;
     public List<Entry> entries = new ArrayList<>();
+    /**
+     * Backups retention removed, oldest first. Written before their files are deleted, so a prune
+     * cut short (crash, SIGKILL) is finished by the next one: a listed file still on disk is deleted.
+     */
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    public List<Pruned> pruned = new ArrayList<>();
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static final class Pruned {
+        public String file;
+        public String level;
+        public long epoch;
+        public long fileSize;
+        public String prunedAt;
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
