@@ -8,6 +8,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class RecordingLog implements BackupLog {
     public final List<String> infos = new CopyOnWriteArrayList<>();
     public final List<String> warnings = new CopyOnWriteArrayList<>();
+    /** Bytes done in the newest progress report. */
+    public final java.util.concurrent.atomic.AtomicLong progress = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public void progress(long done, long total) {
+        progress.set(done);
+    }
 
     @Override
     public void info(String message) {
