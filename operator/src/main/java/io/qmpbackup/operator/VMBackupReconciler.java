@@ -19,19 +19,23 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
         WorkDispatch.Work<VMBackup, VMBackupStatus> {
     private final KubernetesClient client;
     private final WorkDispatch dispatch;
+    private final PrunedBackups pruned;
 
-    public VMBackupReconciler(KubernetesClient client, WorkDispatch dispatch) {
+    public VMBackupReconciler(KubernetesClient client, WorkDispatch dispatch, PrunedBackups pruned) {
         this.client = client;
         this.dispatch = dispatch;
+        this.pruned = pruned;
     }
 
     @Override
     public UpdateControl<VMBackup> reconcile(VMBackup r, Context<VMBackup> context) {
+        pruned.onFinished(r);
         return dispatch.reconcile(r, this);
     }
 
     @Override
     public DeleteControl cleanup(VMBackup r, Context<VMBackup> context) {
+        pruned.forget(r);
         return dispatch.cleanup(r, this);
     }
 

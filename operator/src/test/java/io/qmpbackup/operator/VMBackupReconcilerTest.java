@@ -147,4 +147,66 @@ class VMBackupReconcilerTest {
                 URI.create("http://localhost:" + port + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         return r.body();
     }
+
+    /** Plays the agent: the backup ran on node-a and wrote these files (relative to its location). */
+    private VMBackup succeeded(String node, String location, List<String> files, List<String> pruned) {
+        VMBackup b = create(node);
+        b.getSpec().storage.location = location;
+        b = client.resource(b).update();
+        io.qmpbackup.api.v1alpha1.VMBackupStatus st = new io.qmpbackup.api.v1alpha1.VMBackupStatus();
+        st.phase = Phase.SUCCEEDED;
+        st.node = node;
+        st.agent = "agent-test";
+        st.completionTime = Instant.now().toString();
+        st.disks = new java.util.ArrayList<>();
+        for (String f : files) {
+            io.qmpbackup.api.v1alpha1.DiskResult d = new io.qmpbackup.api.v1alpha1.DiskResult();
+            d.file = f;
+            st.disks.add(d);
+        }
+        if (pruned != null) {
+            st.retention = new io.qmpbackup.api.v1alpha1.RetentionResult();
+            st.retention.prunedFiles = pruned;
+            st.retention.chainsPruned = 1;
+            st.retention.chainsKept = 1;
+        }
+        // the operator may be writing its own status (Scheduled) at the same moment: retry on conflict
+        for (int attempt = 0; ; attempt++) {
+            b.setStatus(st);
+            try {
+                return client.resource(b).updateStatus();
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+                b = get(b);
+            }
+        }
+    }
+
+    @Test
+    void theVMBackupsOfPrunedChainsAreDeletedAndNoOthers() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-b").endMetadata().build())
+                .createOr(n -> n.update());
+        // a two-disk full and an incremental in the pruned chain
+        VMBackup full = succeeded("node-a", "default", List.of("web1/vda/FULL-1-vda.qcow2",
+                "web1/vdb/FULL-1-vdb.qcow2"), null);
+        VMBackup inc = succeeded("node-a", "default", List.of("web1/vda/INC-2-vda.qcow2",
+                "web1/vdb/INC-2-vdb.qcow2"), null);
+        // one of its disks' files survives: not all of it is gone, so it stays
+        VMBackup partly = succeeded("node-a", "default", List.of("web1/vda/INC-3-vda.qcow2",
+                "web1/vdb/FULL-3-vdb.qcow2"), null);
+        // the same relative names on another node, or in another location of this node, are other files
+        VMBackup otherNode = succeeded("node-b", "default", List.of("web1/vda/FULL-1-vda.qcow2",
+                "web1/vdb/FULL-1-vdb.qcow2"), null);
+        VMBackup otherLocation = succeeded("node-a", "nfs", List.of("web1/vda/FULL-1-vda.qcow2",
+                "web1/vdb/FULL-1-vdb.qcow2"), null);
+        VMBackup pruner = succeeded("node-a", "default", List.of("web1/vda/FULL-9-vda.qcow2",
+                "web1/vdb/FULL-9-vdb.qcow2"), List.of("web1/vda/FULL-1-vda.qcow2", "web1/vdb/FULL-1-vdb.qcow2",
+                        "web1/vda/INC-2-vda.qcow2", "web1/vdb/INC-2-vdb.qcow2", "web1/vda/INC-3-vda.qcow2"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(full) == null && get(inc) == null);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> get(partly) != null
+                && get(otherNode) != null && get(otherLocation) != null && get(pruner) != null);
+        assertThat(eventReasons(pruner)).contains("PrunedBackupsDeleted");
+    }
 }

@@ -200,4 +200,150 @@ class VMBackupScheduleReconcilerTest {
                 .inNamespace(NS).withName("nightly").get().getStatus().message));
         assertThat(backups("nightly")).hasSizeLessThanOrEqualTo(before);
     }
+
+    private VMBackupSchedule schedule(String name, String vmLabel) {
+        VMBackupSchedule s = new VMBackupSchedule();
+        s.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+        s.setSpec(new VMBackupScheduleSpec());
+        s.getSpec().schedule = "*/5 * * * *";
+        s.getSpec().vmSelector = new LabelSelectorBuilder().withMatchLabels(Map.of("set", vmLabel)).build();
+        s.getSpec().template = new BackupTemplate();
+        s.getSpec().template.storage = new StorageRef();
+        s.getSpec().template.storage.location = "default";
+        s.getSpec().template.storage.path = name;
+        return s;
+    }
+
+    /** A finished run of {@code schedule} for {@code vm}, as the agent would have left it. */
+    private void finishedRun(String schedule, String vm, String name, Phase phase, String level, String completed) {
+        VMBackup b = new VMBackup();
+        b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).withLabels(Map.of(
+                VMBackupSchedule.SCHEDULE_LABEL, schedule, VMBackupSchedule.VM_LABEL, vm)).build());
+        b.setSpec(new io.qmpbackup.api.v1alpha1.VMBackupSpec());
+        b.getSpec().vm = new io.qmpbackup.api.v1alpha1.VmRef();
+        b.getSpec().vm.name = vm;
+        b.getSpec().level = io.qmpbackup.api.v1alpha1.BackupLevel.AUTO;
+        b.getSpec().storage = new StorageRef();
+        b.getSpec().storage.location = "default";
+        b.getSpec().storage.path = schedule + "/" + vm;
+        b = client.resource(b).create();
+        io.qmpbackup.api.v1alpha1.VMBackupStatus st = new io.qmpbackup.api.v1alpha1.VMBackupStatus();
+        st.phase = phase;
+        st.level = level;
+        st.agent = "agent-test";
+        st.reason = phase == Phase.FAILED ? "BackupFailed" : "Succeeded";
+        st.completionTime = completed;
+        for (int attempt = 0; ; attempt++) {
+            b.setStatus(st);
+            try {
+                client.resource(b).updateStatus();
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+                b = client.resources(VMBackup.class).inNamespace(NS).withName(name).get();
+            }
+        }
+    }
+
+    private VMBackupSchedule current(String name) {
+        return client.resources(VMBackupSchedule.class).inNamespace(NS).withName(name).get();
+    }
+
+    private static io.fabric8.kubernetes.api.model.Condition condition(VMBackupSchedule s, String type) {
+        return s.getStatus().conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    @Test
+    void withRetentionSucceededRunsLiveWithTheirFilesAndEachRunCarriesThePolicy() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
+                .createOr(n -> n.update());
+        vm("ret1", Map.of("set", "ret"));
+        // four good runs (fractions of a second vary in length: they must sort as times, not text) and a failed one
+        finishedRun("kept", "ret1", "kept-ret1-1", Phase.SUCCEEDED, "full", "2026-11-01T02:00:00.5Z");
+        finishedRun("kept", "ret1", "kept-ret1-2", Phase.SUCCEEDED, "inc", "2026-11-01T02:00:01Z");
+        finishedRun("kept", "ret1", "kept-ret1-3", Phase.SUCCEEDED, "full", "2026-11-02T02:00:00Z");
+        finishedRun("kept", "ret1", "kept-ret1-4", Phase.SUCCEEDED, "inc", "2026-11-03T02:00:00.123456Z");
+        finishedRun("kept", "ret1", "kept-ret1-5", Phase.FAILED, null, "2026-11-04T02:00:00Z");
+        finishedRun("kept", "ret1", "kept-ret1-6", Phase.FAILED, null, "2026-11-05T02:00:00Z");
+        VMBackupSchedule s = schedule("kept", "ret");
+        s.getSpec().timeZone = "Europe/Berlin";
+        s.getSpec().successfulRunsHistoryLimit = 1;
+        s.getSpec().failedRunsHistoryLimit = 1;
+        s.getSpec().template.retention = new io.qmpbackup.api.v1alpha1.Retention();
+        s.getSpec().template.retention.keepLast = 2;
+        s.getSpec().template.retention.keepWeekly = 4;
+        s = client.resource(s).create();
+        await().atMost(Duration.ofSeconds(10)).until(() -> current("kept").getStatus() != null
+                && condition(current("kept"), "RunsFailing") != null);
+        VMBackupSchedule st = current("kept");
+        assertThat(condition(st, "Ready").getStatus()).isEqualTo("True");
+        assertThat(condition(st, "Suspended").getStatus()).isEqualTo("False");
+        assertThat(condition(st, "RunsFailing").getStatus()).isEqualTo("True");
+        assertThat(condition(st, "RunsFailing").getMessage()).contains("ret1 (kept-ret1-6: BackupFailed)");
+        // failed runs follow failedRunsHistoryLimit; succeeded ones stay, whatever successfulRunsHistoryLimit says
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(VMBackup.class).inNamespace(NS)
+                .withName("kept-ret1-5").get() == null);
+        assertThat(backups("kept")).extracting(b -> b.getMetadata().getName()).contains("kept-ret1-1",
+                "kept-ret1-2", "kept-ret1-3", "kept-ret1-4", "kept-ret1-6");
+
+        clock.advance(Duration.ofMinutes(5));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backups("kept").size() == 6);
+        VMBackup run = backups("kept").stream().filter(b -> b.getMetadata().getName().startsWith("kept-ret1-2"))
+                .filter(b -> b.getMetadata().getName().length() > "kept-ret1-2".length()).findFirst().orElseThrow();
+        assertThat(run.getSpec().retention.keepLast).isEqualTo(2);
+        assertThat(run.getSpec().retention.keepWeekly).isEqualTo(4);
+        assertThat(run.getSpec().retention.timeZone).as("the schedule's time zone").isEqualTo("Europe/Berlin");
+        List<io.fabric8.kubernetes.api.model.Event> events = client.v1().events().inNamespace(NS).list().getItems()
+                .stream().filter(e -> "kept".equals(e.getInvolvedObject().getName())).toList();
+        assertThat(events).extracting(io.fabric8.kubernetes.api.model.Event::getReason).contains("RunsFailing",
+                "RunStarted");
+    }
+
+    @Test
+    void withoutRetentionTheCurrentChainsRunsOutliveTheHistoryLimitSoFullEveryStillCounts() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
+                .createOr(n -> n.update());
+        vm("hist1", Map.of("set", "hist"));
+        finishedRun("hist", "hist1", "hist-hist1-0", Phase.SUCCEEDED, "full", "2026-10-31T02:00:00Z");
+        finishedRun("hist", "hist1", "hist-hist1-1", Phase.SUCCEEDED, "full", "2026-11-01T02:00:00Z");
+        finishedRun("hist", "hist1", "hist-hist1-2", Phase.SUCCEEDED, "inc", "2026-11-02T02:00:00Z");
+        finishedRun("hist", "hist1", "hist-hist1-3", Phase.SUCCEEDED, "inc", "2026-11-03T02:00:00Z");
+        VMBackupSchedule s = schedule("hist", "hist");
+        s.getSpec().successfulRunsHistoryLimit = 1;
+        s.getSpec().fullEvery = 2;
+        s = client.resource(s).create();
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(VMBackup.class).inNamespace(NS)
+                .withName("hist-hist1-0").get() == null);
+        assertThat(backups("hist")).extracting(b -> b.getMetadata().getName())
+                .containsExactlyInAnyOrder("hist-hist1-1", "hist-hist1-2", "hist-hist1-3");
+        assertThat(condition(current("hist"), "RunsFailing").getStatus()).isEqualTo("False");
+        clock.advance(Duration.ofMinutes(5));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backups("hist").size() == 4);
+        VMBackup next = backups("hist").stream().filter(b -> b.getStatus() == null || b.getStatus().completionTime
+                == null).findFirst().orElseThrow();
+        assertThat(next.getSpec().level).as("2 incrementals since the full: fullEvery 2 makes this one a full")
+                .isEqualTo(io.qmpbackup.api.v1alpha1.BackupLevel.FULL);
+    }
+
+    @Test
+    void aBadScheduleIsNotReadyAndSaysWhy() {
+        VMBackupSchedule s = schedule("broken", "none");
+        s.getSpec().schedule = "61 * * * *";
+        client.resource(s).create();
+        await().atMost(Duration.ofSeconds(10)).until(() -> current("broken").getStatus() != null
+                && condition(current("broken"), "Ready") != null);
+        var ready = condition(current("broken"), "Ready");
+        assertThat(ready.getStatus()).isEqualTo("False");
+        assertThat(ready.getReason()).isEqualTo("InvalidSchedule");
+        assertThat(ready.getMessage()).contains("61");
+        assertThat(client.v1().events().inNamespace(NS).list().getItems()).anySatisfy(e -> {
+            assertThat(e.getInvolvedObject().getName()).isEqualTo("broken");
+            assertThat(e.getReason()).isEqualTo("InvalidSchedule");
+            assertThat(e.getType()).isEqualTo("Warning");
+        });
+    }
 }

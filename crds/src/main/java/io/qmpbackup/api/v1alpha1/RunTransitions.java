@@ -1,7 +1,5 @@
 package io.qmpbackup.api.v1alpha1;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
 
 /**
@@ -55,24 +53,7 @@ public final class RunTransitions {
 
     private static boolean condition(RunStatus s, String type, boolean status, String reason, String message,
             Long generation, Instant now) {
-        String value = status ? "True" : "False";
-        Condition existing = s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
-        String why = reason == null ? "Unknown" : reason;
-        if (existing != null && value.equals(existing.getStatus()) && why.equals(existing.getReason())
-                && eq(message, existing.getMessage()) && eq(generation, existing.getObservedGeneration())) {
-            return false;
-        }
-        String transition = existing != null && value.equals(existing.getStatus()) ? existing.getLastTransitionTime()
-                : now.toString();
-        Condition c = new ConditionBuilder().withType(type).withStatus(value).withReason(why)
-                .withMessage(message == null ? "" : message).withObservedGeneration(generation)
-                .withLastTransitionTime(transition).build();
-        if (existing != null) {
-            s.conditions.set(s.conditions.indexOf(existing), c);
-        } else {
-            s.conditions.add(c);
-        }
-        return true;
+        return Conditions.set(s.conditions, type, status, reason, message, generation, now);
     }
 
     private static boolean eq(Object a, Object b) {

@@ -7,11 +7,14 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.qmpbackup.operator.RunEvents;
 import io.qmpbackup.api.v1alpha1.BackupLevel;
 import io.qmpbackup.api.v1alpha1.BackupTemplate;
 import io.qmpbackup.api.v1alpha1.ConcurrencyPolicy;
+import io.qmpbackup.api.v1alpha1.Conditions;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.Retention;
 import io.qmpbackup.api.v1alpha1.StorageRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
@@ -42,12 +45,18 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
     private static final DateTimeFormatter RUN_ID = DateTimeFormatter.ofPattern("yyyyMMddHHmm");
     private static final int MAX_MISSED = 100_000;
 
+    static final String READY = "Ready";
+    static final String SUSPENDED = "Suspended";
+    static final String RUNS_FAILING = "RunsFailing";
+
     private final KubernetesClient client;
     private final Clock clock;
+    private final RunEvents events;
 
-    public VMBackupScheduleReconciler(KubernetesClient client, Clock clock) {
+    public VMBackupScheduleReconciler(KubernetesClient client, Clock clock, RunEvents events) {
         this.client = client;
         this.clock = clock;
+        this.events = events;
     }
 
     @Override
@@ -56,14 +65,26 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
         VMBackupScheduleStatus status = s.getStatus() == null ? new VMBackupScheduleStatus() : s.getStatus();
         s.setStatus(status);
         status.observedGeneration = s.getMetadata().getGeneration();
+        Long generation = s.getMetadata().getGeneration();
         CronSchedule cron;
         try {
             cron = CronSchedule.parse(spec.schedule, spec.timeZone);
-        } catch (IllegalArgumentException e) {
+            if (spec.template.retention != null && spec.template.retention.timeZone != null) {
+                java.time.ZoneId.of(spec.template.retention.timeZone);
+            }
+        } catch (IllegalArgumentException | java.time.DateTimeException e) {
             status.message = "invalid: " + e.getMessage();
             status.nextScheduleTime = null;
+            if (Conditions.set(status.conditions, READY, false, "InvalidSchedule", status.message, generation,
+                    clock.instant())) {
+                events.record(s, true, "InvalidSchedule", status.message);
+            }
             return UpdateControl.patchStatus(s);
         }
+        Conditions.set(status.conditions, READY, true, "Scheduled", "schedule '" + spec.schedule + "' in "
+                + cron.zone(), generation, clock.instant());
+        Conditions.set(status.conditions, SUSPENDED, Boolean.TRUE.equals(spec.suspend),
+                Boolean.TRUE.equals(spec.suspend) ? "Suspended" : "Active", null, generation, clock.instant());
         ZonedDateTime now = ZonedDateTime.ofInstant(clock.instant(), cron.zone());
         List<VMBackup> runs = client.resources(VMBackup.class).inNamespace(s.getMetadata().getNamespace())
                 .withLabel(VMBackupSchedule.SCHEDULE_LABEL, labelValue(s.getMetadata().getName())).list().getItems();
@@ -79,8 +100,10 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
                 if (spec.startingDeadlineSeconds != null && late > spec.startingDeadlineSeconds) {
                     status.message = "missed the run of " + due.toInstant() + " by " + late + "s (startingDeadlineSeconds "
                             + spec.startingDeadlineSeconds + "): skipped";
+                    events.record(s, true, "MissedRun", status.message);
                 } else {
                     status.message = run(s, due, runs);
+                    events.record(s, false, "RunStarted", status.message);
                     runs = client.resources(VMBackup.class).inNamespace(s.getMetadata().getNamespace())
                             .withLabel(VMBackupSchedule.SCHEDULE_LABEL, labelValue(s.getMetadata().getName())).list()
                             .getItems();
@@ -88,6 +111,7 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
             }
         }
         record(status, runs);
+        failing(s, status, runs);
         prune(spec, runs);
         ZonedDateTime next = cron.next(now);
         status.nextScheduleTime = next == null ? null : next.toInstant().toString();
@@ -161,7 +185,7 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
             return level;
         }
         List<VMBackup> done = ofVm.stream().filter(r -> r.getStatus() != null && r.getStatus().phase == Phase.SUCCEEDED)
-                .sorted(Comparator.comparing(r -> r.getStatus().completionTime)).toList();
+                .sorted(Comparator.comparing(VMBackupScheduleReconciler::finished)).toList();
         int incsSinceFull = 0;
         for (VMBackup r : done) {
             incsSinceFull = "full".equals(r.getStatus().level) ? 0 : incsSinceFull + 1;
@@ -193,6 +217,15 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
         spec.quiesce = t.quiesce;
         spec.compress = t.compress;
         spec.speedLimit = t.speedLimit;
+        if (t.retention != null) {
+            Retention r = new Retention();
+            r.keepLast = t.retention.keepLast;
+            r.keepDaily = t.retention.keepDaily;
+            r.keepWeekly = t.retention.keepWeekly;
+            r.keepMonthly = t.retention.keepMonthly;
+            r.timeZone = t.retention.timeZone != null ? t.retention.timeZone : s.getSpec().timeZone;
+            spec.retention = r;
+        }
         b.setSpec(spec);
         return b;
     }
@@ -204,12 +237,40 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
             if (r.getStatus() != null && r.getStatus().phase == Phase.SUCCEEDED && r.getStatus().completionTime != null) {
                 String vm = r.getMetadata().getLabels().get(VMBackupSchedule.VM_LABEL);
                 status.lastSuccessfulTime.merge(vm, r.getStatus().completionTime,
-                        (a, b) -> a.compareTo(b) >= 0 ? a : b);
+                        (a, b) -> Instant.parse(a).compareTo(Instant.parse(b)) >= 0 ? a : b);
             }
         }
     }
 
-    /** Keeps the newest N succeeded and M failed VMBackups per VM; deletes older ones (not their files). */
+    /** RunsFailing: true while the newest finished run of some VM failed. */
+    private void failing(VMBackupSchedule s, VMBackupScheduleStatus status, List<VMBackup> runs) {
+        Map<String, VMBackup> newest = new java.util.TreeMap<>();
+        for (VMBackup r : runs) {
+            if (r.getStatus() != null && r.getStatus().phase != null && r.getStatus().phase.terminal()
+                    && r.getStatus().completionTime != null) {
+                newest.merge(r.getMetadata().getLabels().get(VMBackupSchedule.VM_LABEL), r,
+                        (a, b) -> finished(a).compareTo(finished(b)) >= 0 ? a : b);
+            }
+        }
+        List<String> failed = newest.entrySet().stream().filter(e -> e.getValue().getStatus().phase == Phase.FAILED)
+                .map(e -> e.getKey() + " (" + e.getValue().getMetadata().getName() + ": " + e.getValue().getStatus().reason
+                        + ")").toList();
+        String message = failed.isEmpty() ? "the newest run of every VM succeeded"
+                : failed.size() + " VM(s) whose newest run failed: " + String.join(", ", failed);
+        boolean changed = Conditions.set(status.conditions, RUNS_FAILING, !failed.isEmpty(),
+                failed.isEmpty() ? "RunsSucceeding" : "RunsFailed", message, s.getMetadata().getGeneration(),
+                clock.instant());
+        if (changed && !failed.isEmpty()) {
+            events.record(s, true, "RunsFailing", message);
+        }
+    }
+
+    /**
+     * Keeps the newest M failed VMBackups per VM and, without retention, the newest N succeeded
+     * ones and those of the VM's current chain (fullEvery counts them); deletes older ones (not
+     * their files). With retention the agent prunes chains and the operator deletes their
+     * VMBackups (PrunedBackups), so succeeded VMBackups live as long as their files.
+     */
     private void prune(VMBackupScheduleSpec spec, List<VMBackup> runs) {
         int keepOk = spec.successfulRunsHistoryLimit == null ? 3 : spec.successfulRunsHistoryLimit;
         int keepFailed = spec.failedRunsHistoryLimit == null ? 1 : spec.failedRunsHistoryLimit;
@@ -219,18 +280,32 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
                     .add(r);
         }
         for (List<VMBackup> list : byVm.values()) {
-            prune(list, Phase.SUCCEEDED, keepOk);
-            prune(list, Phase.FAILED, keepFailed);
+            if (spec.template.retention == null) {
+                Instant chainStart = list.stream().filter(r -> r.getStatus() != null
+                        && r.getStatus().phase == Phase.SUCCEEDED && "full".equals(r.getStatus().level)
+                        && r.getStatus().completionTime != null).map(VMBackupScheduleReconciler::finished)
+                        .max(Comparator.naturalOrder()).orElse(null);
+                prune(list, Phase.SUCCEEDED, keepOk, chainStart);
+            }
+            prune(list, Phase.FAILED, keepFailed, null);
         }
     }
 
-    private void prune(List<VMBackup> list, Phase phase, int keep) {
+    /** Deletes all but the newest {@code keep} runs in {@code phase}, never one finished at or after {@code keepFrom}. */
+    private void prune(List<VMBackup> list, Phase phase, int keep, Instant keepFrom) {
         List<VMBackup> done = list.stream().filter(r -> r.getStatus() != null && r.getStatus().phase == phase
                 && r.getStatus().completionTime != null)
-                .sorted(Comparator.comparing((VMBackup r) -> r.getStatus().completionTime).reversed()).toList();
+                .sorted(Comparator.comparing(VMBackupScheduleReconciler::finished).reversed()).toList();
         for (VMBackup old : done.subList(Math.min(keep, done.size()), done.size())) {
-            client.resource(old).delete();
+            if (keepFrom == null || finished(old).isBefore(keepFrom)) {
+                client.resource(old).delete();
+            }
         }
+    }
+
+    /** When a run finished (RFC 3339 strings do not sort as text: fractions of a second vary in length). */
+    private static Instant finished(VMBackup r) {
+        return Instant.parse(r.getStatus().completionTime);
     }
 
     static String labelValue(String s) {
