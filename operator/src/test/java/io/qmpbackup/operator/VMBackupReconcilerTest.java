@@ -49,6 +49,10 @@ class VMBackupReconcilerTest {
     }
 
     private VMBackup create(String node) {
+        return create(node, "default");
+    }
+
+    private VMBackup create(String node, String location) {
         VMBackup b = new VMBackup();
         b.setMetadata(new ObjectMetaBuilder().withName("web1-" + UUID.randomUUID().toString().substring(0, 6))
                 .withNamespace(NS).build());
@@ -58,7 +62,7 @@ class VMBackupReconcilerTest {
         spec.vm.qmpSocket = "/run/qemu/web1.qmp";
         spec.level = BackupLevel.AUTO;
         spec.storage = new StorageRef();
-        spec.storage.location = "default";
+        spec.storage.location = location;
         spec.storage.path = "web1";
         b.setSpec(spec);
         return client.resource(b).create();
@@ -150,9 +154,7 @@ class VMBackupReconcilerTest {
 
     /** Plays the agent: the backup ran on node-a and wrote these files (relative to its location). */
     private VMBackup succeeded(String node, String location, List<String> files, List<String> pruned) {
-        VMBackup b = create(node);
-        b.getSpec().storage.location = location;
-        b = client.resource(b).update();
+        VMBackup b = create(node, location);
         io.qmpbackup.api.v1alpha1.VMBackupStatus st = new io.qmpbackup.api.v1alpha1.VMBackupStatus();
         st.phase = Phase.SUCCEEDED;
         st.node = node;
