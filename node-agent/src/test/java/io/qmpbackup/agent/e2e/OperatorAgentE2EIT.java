@@ -322,6 +322,50 @@ class OperatorAgentE2EIT {
         assertThat(get("web1-by-name").getStatus().node).isEqualTo("node-a");
     }
 
+    @Test
+    @Order(9)
+    void retentionDeletesOldChainsAndTheirVMBackups() throws Exception {
+        List<String> names = List.of("ret-1", "ret-2", "ret-3");
+        List<BackupLevel> levels = List.of(BackupLevel.FULL, BackupLevel.INC, BackupLevel.FULL);
+        for (int i = 0; i < 3; i++) {
+            vm.guestWrite(disk, (40L + i) * MIB, MIB, 0x70 + i);
+            VMBackup b = new VMBackup();
+            b.setMetadata(new ObjectMetaBuilder().withName(names.get(i)).withNamespace(NS).build());
+            VMBackupSpec spec = new VMBackupSpec();
+            spec.vm = new VmRef();
+            spec.vm.node = "node-a";
+            spec.vm.qmpSocket = vm.qmpSocket().toString();
+            spec.level = levels.get(i);
+            spec.storage = new StorageRef();
+            spec.storage.location = "default";
+            spec.storage.path = "web1-retention";
+            spec.retention = new io.qmpbackup.api.v1alpha1.Retention();
+            spec.retention.keepLast = 1;
+            b.setSpec(spec);
+            client.resource(b).create();
+            String name = names.get(i);
+            await().atMost(Duration.ofSeconds(60)).until(() -> phase(name) != null && phase(name).terminal());
+            assertThat(phase(name)).as(get(name).getStatus().message).isEqualTo(Phase.SUCCEEDED);
+        }
+        // ret-3 started a new chain: the agent pruned the first (ret-1 + ret-2), the operator deleted their objects
+        await().atMost(Duration.ofSeconds(20)).until(() -> get("ret-1") == null && get("ret-2") == null);
+        VMBackup last = get("ret-3");
+        assertThat(last.getStatus().retention.chainsPruned).isEqualTo(1);
+        assertThat(last.getStatus().retention.chainsKept).isEqualTo(1);
+        assertThat(last.getStatus().retention.prunedFiles).hasSize(2)
+                .allSatisfy(f -> assertThat(storage.resolve(f)).doesNotExist());
+        assertThat(storage.resolve(last.getStatus().disks.get(0).file)).exists();
+        try (Stream<Path> s = Files.list(storage.resolve("web1-retention").resolve("web1.qcow2"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).singleElement().asString().startsWith("FULL-");
+        }
+        assertThat(events("ret-3")).contains("PrunedBackupsDeleted");
+        // the kept chain restores to the disk as it was at ret-3 (the guest wrote nothing since)
+        vm.flush(disk);
+        QemuTools.Result cmp = QemuTools.compare(disk.image(), "qcow2", storage.resolve(last.getStatus().disks.get(0)
+                .file), "qcow2");
+        assertThat(cmp.exit()).as(cmp.out()).isZero();
+    }
+
     private List<String> events(String name) {
         return client.v1().events().inNamespace(NS).list().getItems().stream()
                 .filter(e -> name.equals(e.getInvolvedObject().getName())).map(Event::getReason).toList();
