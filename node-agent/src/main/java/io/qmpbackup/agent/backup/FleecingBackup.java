@@ -487,10 +487,17 @@ public final class FleecingBackup {
         return opts;
     }
 
-    /** The file an INC builds on: the manifest's newest entry, else the newest FULL/INC by name. */
+    /**
+     * The file an INC builds on: the manifest's newest FULL or INC (a COPY is no part of the chain:
+     * the bitmap kept tracking since the backup before it), else the newest FULL/INC by name.
+     */
     private String previousFile(ChainDirectory chain, DiskRun r) throws IOException, BackupException {
-        if (r.manifest != null && r.manifest.last().isPresent()) {
-            return r.manifest.last().get().file;
+        if (r.manifest != null) {
+            for (int i = r.manifest.entries.size() - 1; i >= 0; i--) {
+                if (!"copy".equals(r.manifest.entries.get(i).level)) {
+                    return r.manifest.entries.get(i).file;
+                }
+            }
         }
         List<Path> files = chain.backupFiles(r.basename);
         Path newest = null;

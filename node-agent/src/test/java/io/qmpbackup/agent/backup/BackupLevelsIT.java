@@ -3,7 +3,9 @@ package io.qmpbackup.agent.backup;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.qmpbackup.agent.repository.ChainManifest;
 import io.qmpbackup.agent.testing.Chains;
+import io.qmpbackup.agent.testing.CliProcess;
 import io.qmpbackup.agent.testing.QemuTools;
 import io.qmpbackup.agent.testing.RecordingLog;
 import io.qmpbackup.agent.testing.TestVm;
@@ -44,6 +46,34 @@ class BackupLevelsIT {
             vm.flush(disk);
             assertThat(QemuTools.compare(img, "qcow2", Chains.currentChain(target.resolve("2027-02"),
                     "disk1.qcow2").get(0), "qcow2").exit()).isZero();
+        }
+    }
+
+    @Test
+    void aCopyBetweenTwoBackupsOfAChainLeavesTheChainIntact() throws Exception {
+        Path img = QemuTools.createQcow2(tmp.resolve("disk1.qcow2"), "16M");
+        DiskSpec disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
+        Path target = tmp.resolve("backup");
+        RecordingLog log = new RecordingLog();
+        try (TestVm vm = TestVm.start(tmp, List.of(disk))) {
+            vm.guestWrite(disk, 0, 1 << 20, 0x21);
+            BackupResult full = Chains.backup(vm, BackupOptions.builder(BackupLevel.FULL, target).build(), log);
+            vm.guestWrite(disk, 2 << 20, 1 << 20, 0x22);
+            BackupResult copy = Chains.backup(vm, BackupOptions.builder(BackupLevel.COPY, target).build(), log);
+            vm.guestWrite(disk, 4 << 20, 1 << 20, 0x23);
+            BackupResult inc = Chains.backup(vm, BackupOptions.builder(BackupLevel.INC, target).build(), log);
+            assertThat(inc.level()).isEqualTo(BackupLevel.INC);
+            vm.flush(disk);
+            // the incremental builds on the full (what the bitmap tracked since), not on the copy
+            ChainManifest m = ChainManifest.read(target.resolve("disk1.qcow2.chain.json")).orElseThrow();
+            assertThat(m.entries.get(2).backingFile).isEqualTo(full.disks().get(0).file().getFileName().toString());
+            assertThat(QemuTools.compare(img, "qcow2", inc.disks().get(0).file(), "qcow2").exit()).isZero();
+            Path restored = tmp.resolve("restored.qcow2");
+            CliProcess c = CliProcess.runTool(tmp, "qmprestore", "merge", "--dir", target.resolve("disk1.qcow2")
+                    .toString(), "--targetfile", restored.toString());
+            assertThat(c.exitCode()).as(c.toString()).isZero();
+            assertThat(QemuTools.compare(img, "qcow2", restored, "qcow2").exit()).isZero();
+            assertThat(QemuTools.readsPattern(copy.disks().get(0).file(), "qcow2", 2 << 20, 1 << 20, 0x22)).isTrue();
         }
     }
 
