@@ -107,11 +107,23 @@ public final class ChainPruner {
             }
         }
 
-        Map<Chain, String> keep = policy.keep(byDisk, Chain::points);
+        // the newest full-based chain of each disk is what the next incremental builds on, even when
+        // copies came after it
+        Set<Chain> tracked = new HashSet<>();
+        for (List<Chain> chains : byDisk.values()) {
+            for (int i = chains.size() - 1; i >= 0; i--) {
+                if ("full".equals(chains.get(i).entries().get(0).level)) {
+                    tracked.add(chains.get(i));
+                    break;
+                }
+            }
+        }
+        Map<Chain, String> keep = policy.keep(byDisk, Chain::points, tracked::contains);
         List<String> keptLines = new ArrayList<>();
         int kept = 0;
         int pruned = 0;
-        Map<Path, Set<String>> dropByManifest = new LinkedHashMap<>();
+        // entries by identity: --no-timestamp fulls of different chains share one file name
+        Map<Path, Set<ChainManifest.Entry>> dropByManifest = new LinkedHashMap<>();
         for (List<Chain> chains : byDisk.values()) {
             for (Chain c : chains) {
                 if (keep.containsKey(c) || unprunable.contains(c.disk())) {
@@ -120,21 +132,28 @@ public final class ChainPruner {
                             + keep.getOrDefault(c, "disk not prunable") + ")");
                 } else {
                     pruned++;
-                    Set<String> drop = dropByManifest.computeIfAbsent(c.manifestFile(), k -> new HashSet<>());
-                    c.entries().forEach(x -> drop.add(x.file));
+                    dropByManifest.computeIfAbsent(c.manifestFile(),
+                            k -> java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()))
+                            .addAll(c.entries());
                     log.info((dryRun ? "would prune " : "pruning ") + describe(c));
                 }
             }
         }
         keptLines.forEach(l -> log.debug(l));
 
-        for (Map.Entry<Path, Set<String>> d : dropByManifest.entrySet()) {
+        for (Map.Entry<Path, Set<ChainManifest.Entry>> d : dropByManifest.entrySet()) {
             Path mf = d.getKey();
             ChainManifest m = manifests.get(mf);
             Path folder = mf.getParent().resolve(m.folder == null ? m.disk : m.folder).normalize();
-            List<ChainManifest.Entry> drop = m.entries.stream().filter(x -> d.getValue().contains(x.file)).toList();
+            List<ChainManifest.Entry> drop = m.entries.stream().filter(d.getValue()::contains).toList();
+            // --no-timestamp names every full after the image: a name a kept entry still uses stays
+            Set<String> stillListed = new HashSet<>();
+            m.entries.stream().filter(x -> !d.getValue().contains(x)).forEach(x -> stillListed.add(x.file));
             if (dryRun) {
                 for (ChainManifest.Entry x : drop) {
+                    if (stillListed.contains(x.file)) {
+                        continue;
+                    }
                     deleted.add(folder.resolve(x.file));
                     freed[0] += sizeOf(folder.resolve(x.file));
                 }
@@ -156,12 +175,16 @@ public final class ChainPruner {
             }
             m.write(mf);
             for (ChainManifest.Entry x : drop) {
+                if (stillListed.contains(x.file)) {
+                    continue;
+                }
                 Path f = folder.resolve(x.file);
                 long size = sizeOf(f);
                 if (Files.deleteIfExists(f)) {
                     deleted.add(f);
                     freed[0] += size;
                 }
+                removeLinksTo(folder, f);
             }
             AtomicFiles.fsyncDirectory(folder);
         }
@@ -264,6 +287,18 @@ public final class ChainPruner {
                 deleted.add(f);
                 freed[0] += size;
                 log.info("deleted " + f + ": pruned earlier, its deletion had not finished");
+            }
+        }
+    }
+
+    /** The FULL-/COPY- symlinks --no-timestamp made to a file now deleted. */
+    private static void removeLinksTo(Path folder, Path deleted) throws IOException {
+        try (Stream<Path> s = Files.list(folder)) {
+            for (Path p : s.filter(Files::isSymbolicLink).toList()) {
+                Path to = Files.readSymbolicLink(p);
+                if (to.getFileName() != null && to.getFileName().equals(deleted.getFileName()) && !Files.exists(p)) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }

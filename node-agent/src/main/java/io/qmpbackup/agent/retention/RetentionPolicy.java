@@ -22,8 +22,8 @@ import java.util.function.Function;
  * every disk of that run shares.
  *
  * <ol>
- * <li>Each disk's newest chain is kept: it holds the newest restore point and the backup the next
- * incremental builds on.</li>
+ * <li>Each disk's newest chain is kept: it holds the newest restore point. So is each chain the
+ * caller pins (the chain change tracking continues, when a copy came after it).</li>
  * <li>keepLast keeps each disk's newest N chains.</li>
  * <li>GFS: keepDaily / keepWeekly / keepMonthly pick, over all restore points of the target, the
  * newest one of each of the last N days / ISO weeks / months that have one.</li>
@@ -67,6 +67,14 @@ public record RetentionPolicy(int keepLast, int keepDaily, int keepWeekly, int k
      * @param points the restore points of a chain
      */
     public <C> Map<C, String> keep(Map<String, List<C>> chainsByDisk, Function<C, List<Instant>> points) {
+        return keep(chainsByDisk, points, c -> false);
+    }
+
+    /**
+     * As {@link #keep(Map, Function)}, and {@code pinned} chains are kept like the newest one.
+     */
+    public <C> Map<C, String> keep(Map<String, List<C>> chainsByDisk, Function<C, List<Instant>> points,
+            java.util.function.Predicate<C> pinned) {
         Map<Instant, String> keptPoints = new LinkedHashMap<>();
         TreeSet<Instant> all = new TreeSet<>(Comparator.reverseOrder());
         for (List<C> chains : chainsByDisk.values()) {
@@ -76,6 +84,8 @@ public record RetentionPolicy(int keepLast, int keepDaily, int keepWeekly, int k
                 int fromNewest = chains.size() - 1 - i;
                 if (fromNewest == 0) {
                     p.forEach(t -> keptPoints.putIfAbsent(t, "newest chain"));
+                } else if (pinned.test(chains.get(i))) {
+                    p.forEach(t -> keptPoints.putIfAbsent(t, "change tracking continues it"));
                 } else if (fromNewest < keepLast) {
                     p.forEach(t -> keptPoints.putIfAbsent(t, "keepLast " + keepLast));
                 }

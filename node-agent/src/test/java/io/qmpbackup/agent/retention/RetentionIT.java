@@ -225,6 +225,46 @@ class RetentionIT {
     }
 
     @Test
+    void copiesAfterAChainNeverCostTheChainChangeTrackingContinues() throws Exception {
+        try (Fleet f = new Fleet("copies")) {
+            String full = name(f.backup(BackupLevel.FULL, "2026-11-01T02:00:00Z", false));
+            String inc = name(f.backup(BackupLevel.INC, "2026-11-02T02:00:00Z", false));
+            String copy1 = name(f.backup(BackupLevel.COPY, "2026-11-03T02:00:00Z", false));
+            String copy2 = name(f.backup(BackupLevel.COPY, "2026-11-04T02:00:00Z", false));
+            Path folder = f.target.resolve("disk1.qcow2");
+            ChainPruner.Result r = prune(f.target, new RetentionPolicy(1, 0, 0, 0, ZoneOffset.UTC), new RecordingLog());
+            // keepLast 1 counts the newest copy; the full + inc stay because the bitmap continues them
+            assertThat(r.deleted()).extracting(p -> p.getFileName().toString()).containsExactly(copy1);
+            assertThat(files(folder)).containsExactlyInAnyOrder(full, inc, copy2);
+            String next = name(f.backup(BackupLevel.INC, "2026-11-05T02:00:00Z", false));
+            assertRestores(folder, next, f.expected.get(next));
+            assertRestores(folder, copy2, f.expected.get(copy2));
+        }
+    }
+
+    @Test
+    void noTimestampFullsThatShareANameAreNeverDeletedUnderTheKeptOne() throws Exception {
+        try (Fleet f = new Fleet("notimestamp")) {
+            Path folder = f.target.resolve("disk1.qcow2");
+            for (int i = 1; i <= 2; i++) {
+                f.step++;
+                f.vm.guestWrite(f.disk, (long) i * MIB, MIB / 2, 0x30 + i);
+                try (QmpClient qmp = QmpClient.connect(f.vm.qmpSocket(), Duration.ofSeconds(10))) {
+                    new FleecingBackup(qmp, BackupOptions.builder(BackupLevel.FULL, f.target).noTimestamp(true)
+                            .clock(Clock.fixed(Instant.parse("2026-11-0" + i + "T02:00:00Z"), ZoneOffset.UTC)).build(),
+                            new RecordingLog()).run();
+                }
+            }
+            f.vm.flush(f.disk);
+            ChainPruner.Result r = prune(f.target, new RetentionPolicy(1, 0, 0, 0, ZoneOffset.UTC), new RecordingLog());
+            assertThat(r.chainsPruned()).isEqualTo(1);
+            assertThat(r.deleted()).isEmpty();
+            assertThat(files(folder)).containsExactlyInAnyOrder("disk1.qcow2", "FULL-disk1.qcow2");
+            assertThat(QemuTools.compare(f.img, "qcow2", folder.resolve("disk1.qcow2"), "qcow2").exit()).isZero();
+        }
+    }
+
+    @Test
     void aPruneCutShortIsFinishedByTheNextOne() throws Exception {
         try (Fleet f = new Fleet("resume")) {
             String first = name(f.backup(BackupLevel.FULL, "2026-11-01T02:00:00Z", false));

@@ -131,4 +131,12 @@ class RetentionPolicyTest {
         assertThatThrownBy(() -> RetentionPolicy.zone("Mars/Olympus")).hasMessageContaining("IANA");
         assertThat(new RetentionPolicy(2, 0, 0, 0, null).zone()).isEqualTo(ZoneOffset.UTC);
     }
+
+    @Test
+    void aPinnedChainIsKeptLikeTheNewest() {
+        List<C> chains = List.of(chain("full", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+                chain("copy1", "2026-11-03T00:00:00Z"), chain("copy2", "2026-11-04T00:00:00Z"));
+        assertThat(new RetentionPolicy(1, 0, 0, 0, null).keep(Map.of("vda", chains), C::points,
+                c -> c.name().equals("full")).keySet()).extracting(C::name).containsExactly("full", "copy2");
+    }
 }
