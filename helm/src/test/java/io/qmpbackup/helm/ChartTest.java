@@ -80,6 +80,12 @@ class ChartTest {
                 .map(ClusterRole.class::cast).findFirst().orElseThrow();
     }
 
+    static io.fabric8.kubernetes.api.model.rbac.Role namespacedRole(List<HasMetadata> objects, String name) {
+        return objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.rbac.Role
+                && o.getMetadata().getName().equals(name)).map(io.fabric8.kubernetes.api.model.rbac.Role.class::cast)
+                .findFirst().orElseThrow();
+    }
+
     static List<String> verbs(ClusterRole role, String resource) {
         return role.getRules().stream().filter(r -> r.getResources().contains(resource))
                 .flatMap(r -> r.getVerbs().stream()).toList();
@@ -130,6 +136,16 @@ class ChartTest {
         ClusterRole operatorRole = role(objects, "qmpbackup-operator");
         assertThat(verbs(operatorRole, "nodes")).contains("get").doesNotContain("update", "delete");
         assertThat(verbs(operatorRole, "vmbackups/finalizers")).containsExactly("update");
+        // heartbeats: the agent keeps its Lease in the release namespace, the operator watches them there
+        assertThat(env.get("QMPBACKUP_AGENT_HEARTBEAT_INTERVAL").getValue()).isEqualTo("10s");
+        assertThat(env(op).get("QMPBACKUP_OPERATOR_AGENT_LOST_TIMEOUT").getValue()).isEqualTo("60s");
+        assertThat(namespacedRole(objects, "qmpbackup-node-agent-heartbeat").getRules()).singleElement()
+                .satisfies(r -> {
+                    assertThat(r.getResources()).containsExactly("leases");
+                    assertThat(r.getVerbs()).containsExactlyInAnyOrder("get", "create", "update");
+                });
+        assertThat(namespacedRole(objects, "qmpbackup-operator-heartbeats").getRules()).singleElement()
+                .satisfies(r -> assertThat(r.getVerbs()).containsExactlyInAnyOrder("get", "list", "watch"));
         assertThat(objects).noneMatch(o -> o instanceof GenericKubernetesResource); // no ServiceMonitor by default
     }
 

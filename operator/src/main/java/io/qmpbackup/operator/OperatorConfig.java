@@ -15,6 +15,16 @@ public interface OperatorConfig {
     @WithDefault("120s")
     Duration cancelTimeout();
 
+    /**
+     * Work an agent accepted fails with reason AgentLost when that agent's heartbeat Lease was not
+     * renewed for this long (the node or the agent is down); 0 turns the check off.
+     */
+    @WithDefault("60s")
+    Duration agentLostTimeout();
+
+    /** Namespace of the agents' heartbeat Leases; default: the operator's own. */
+    java.util.Optional<String> agentNamespace();
+
     LeaderElection leaderElection();
 
     interface LeaderElection {

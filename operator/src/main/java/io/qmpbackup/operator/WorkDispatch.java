@@ -36,14 +36,17 @@ public class WorkDispatch {
     private final OperatorConfig config;
     private final RunEvents events;
     private final RunMetrics metrics;
+    private final AgentLeases agents;
     private final Map<String, Phase> seen = new ConcurrentHashMap<>();
     private final Set<String> finished = ConcurrentHashMap.newKeySet();
 
-    public WorkDispatch(KubernetesClient client, OperatorConfig config, RunEvents events, RunMetrics metrics) {
+    public WorkDispatch(KubernetesClient client, OperatorConfig config, RunEvents events, RunMetrics metrics,
+            AgentLeases agents) {
         this.client = client;
         this.config = config;
         this.events = events;
         this.metrics = metrics;
+        this.agents = agents;
     }
 
     /** What a kind tells the dispatcher about one resource. */
@@ -96,7 +99,7 @@ public class WorkDispatch {
             }
             case SCHEDULED -> {
                 if (s.agent != null) {
-                    return UpdateControl.noUpdate(); // queued by the node's agent: it is alive and has it
+                    return watchAgent(r, work, now); // queued by the node's agent: it has it while it lives
                 }
                 Instant scheduled = s.scheduledTime == null ? now : Instant.parse(s.scheduledTime);
                 Duration waited = Duration.between(scheduled, now);
@@ -119,10 +122,49 @@ public class WorkDispatch {
                 }
                 return UpdateControl.noUpdate();
             }
+            case RUNNING -> {
+                return watchAgent(r, work, now);
+            }
             default -> {
                 return UpdateControl.noUpdate();
             }
         }
+    }
+
+    /**
+     * Work an agent holds: fails it with AgentLost once that agent's heartbeat is older than
+     * agent-lost-timeout; otherwise looks again when it would be. An agent that keeps no
+     * heartbeat at all is left alone (nothing tells whether it lives).
+     */
+    private <R extends CustomResource<?, S>, S extends RunStatus> UpdateControl<R> watchAgent(R r, Work<R, S> work,
+            Instant now) {
+        Duration timeout = config.agentLostTimeout();
+        S s = r.getStatus();
+        if (timeout.isZero() || s.node == null) {
+            return UpdateControl.noUpdate();
+        }
+        var beat = agents.of(s.node);
+        if (beat.isEmpty()) {
+            return UpdateControl.<R>noUpdate().rescheduleAfter(timeout);
+        }
+        Duration silent = Duration.between(beat.get().renewed(), now);
+        if (silent.compareTo(timeout) < 0) {
+            return UpdateControl.<R>noUpdate().rescheduleAfter(timeout.minus(silent).plusMillis(500));
+        }
+        RunTransitions.move(s, Phase.FAILED, "AgentLost", "the node agent on " + s.node + " (" + s.agent + ") has not"
+                + " renewed its heartbeat since " + beat.get().renewed() + " (agent-lost-timeout " + timeout.toSeconds()
+                + "s): the node or the agent is down; when the agent is back it cleans the VM, and the chain's change"
+                + " tracking still holds every change, so the next backup is correct", generation(r), now);
+        try {
+            // checked against the resourceVersion we read: an agent that reported meanwhile wins
+            client.resource(r).updateStatus();
+            observe(r, work);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+        }
+        return UpdateControl.noUpdate();
     }
 
     /** Deletion: work that is not running goes at once; a running one waits for its agent to cancel it. */

@@ -211,4 +211,79 @@ class VMBackupReconcilerTest {
                 && get(otherNode) != null && get(otherLocation) != null && get(pruner) != null);
         assertThat(eventReasons(pruner)).contains("PrunedBackupsDeleted");
     }
+
+    /** The heartbeat the node agent on {@code node} keeps, renewed at {@code renewed}. */
+    private void heartbeat(String node, Instant renewed) {
+        io.fabric8.kubernetes.api.model.coordination.v1.Lease lease =
+                new io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder().withNewMetadata()
+                        .withName(io.qmpbackup.api.v1alpha1.AgentLease.name(node)).withNamespace(client.getNamespace())
+                        .withLabels(java.util.Map.of(io.qmpbackup.api.v1alpha1.AgentLease.COMPONENT_LABEL,
+                                io.qmpbackup.api.v1alpha1.AgentLease.COMPONENT))
+                        .endMetadata().withNewSpec().withHolderIdentity("agent-hb").withLeaseDurationSeconds(3)
+                        .withRenewTime(renewed.atZone(java.time.ZoneOffset.UTC)).endSpec().build();
+        client.leases().inNamespace(client.getNamespace()).resource(lease).createOr(l -> l.update());
+    }
+
+    @Test
+    void workOfAnAgentThatStopsItsHeartbeatFailsWithAgentLost() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-hb").endMetadata().build())
+                .createOr(n -> n.update());
+        heartbeat("node-hb", Instant.now());
+        VMBackup b = create("node-hb");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(b).getStatus() != null
+                && get(b).getStatus().phase == Phase.SCHEDULED);
+        // the test plays the agent: it accepts and runs the backup, and beats every 500 ms
+        for (int attempt = 0; ; attempt++) {
+            VMBackup cur = get(b);
+            cur.getStatus().agent = "agent-hb";
+            RunTransitions.move(cur.getStatus(), Phase.RUNNING, "Started", "started", 1L, Instant.now());
+            try {
+                client.resource(cur).updateStatus();
+                break;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+            }
+        }
+        long beatUntil = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).pollInterval(Duration.ofMillis(500))
+                .until(() -> {
+                    if (System.nanoTime() < beatUntil) {
+                        heartbeat("node-hb", Instant.now());
+                    }
+                    return get(b).getStatus().phase == Phase.RUNNING;
+                });
+        // the agent goes silent: after agent-lost-timeout (3 s here) its work fails
+        long silentFrom = System.nanoTime();
+        await().atMost(Duration.ofSeconds(15)).until(() -> get(b).getStatus().phase == Phase.FAILED);
+        long tookMs = (System.nanoTime() - silentFrom) / 1_000_000;
+        VMBackup lost = get(b);
+        assertThat(lost.getStatus().reason).isEqualTo("AgentLost");
+        assertThat(lost.getStatus().message).contains("node-hb").contains("agent-hb").contains("heartbeat");
+        assertThat(eventReasons(b)).contains("AgentLost");
+        System.out.println("AgentLost " + tookMs + " ms after the last heartbeat renewal");
+    }
+
+    @Test
+    void anAgentThatKeepsNoHeartbeatIsLeftAlone() {
+        VMBackup b = create("node-a");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(b).getStatus() != null
+                && get(b).getStatus().phase == Phase.SCHEDULED);
+        for (int attempt = 0; ; attempt++) {
+            VMBackup cur = get(b);
+            cur.getStatus().agent = "agent-old";
+            RunTransitions.move(cur.getStatus(), Phase.RUNNING, "Started", "started", 1L, Instant.now());
+            try {
+                client.resource(cur).updateStatus();
+                break;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+            }
+        }
+        await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7))
+                .until(() -> get(b).getStatus().phase == Phase.RUNNING);
+    }
 }

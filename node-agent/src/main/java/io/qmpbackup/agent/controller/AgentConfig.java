@@ -34,7 +34,11 @@ public interface AgentConfig {
     @WithDefault("*.qmp")
     String discoveryPattern();
 
-    /** Namespace of the QemuVM objects this agent keeps. */
+    /** How often the agent renews its heartbeat Lease (qmpbackup-agent-<node>, in the discovery namespace). */
+    @WithDefault("10s")
+    Duration heartbeatInterval();
+
+    /** Namespace of the QemuVM objects this agent keeps, and of its heartbeat Lease. */
     @WithDefault("qmpbackup")
     String discoveryNamespace();
 

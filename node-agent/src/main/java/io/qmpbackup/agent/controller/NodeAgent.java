@@ -46,6 +46,7 @@ public class NodeAgent {
     private SharedIndexInformer<VMRestore> restores;
     private volatile boolean stopping;
     private java.util.concurrent.ScheduledExecutorService discoveryTimer;
+    private java.util.concurrent.ScheduledExecutorService heartbeatTimer;
 
     public NodeAgent(KubernetesClient client, AgentConfig config) {
         this.client = client;
@@ -69,6 +70,21 @@ public class NodeAgent {
         restores = client.resources(VMRestore.class).inAnyNamespace()
                 .withLabel(VMBackup.NODE_LABEL, config.nodeName()).inform(handler(), 0);
         recoverInterruptedWork();
+        Heartbeat heartbeat = new Heartbeat(client, config.discoveryNamespace(), config.nodeName(), instance,
+                config.heartbeatInterval(), java.time.Clock.systemUTC());
+        heartbeatTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "qmpbackup-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
+        heartbeatTimer.scheduleWithFixedDelay(() -> {
+            try {
+                heartbeat.beat();
+            } catch (RuntimeException e) {
+                LOG.warnf("heartbeat: %s", e.toString());
+            }
+        }, 0, config.heartbeatInterval().toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
         if (!config.discoveryInterval().isZero()) {
             Discovery discovery = new Discovery(client, config, java.time.Clock.systemUTC());
             discoveryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -102,6 +118,9 @@ public class NodeAgent {
         }
         if (discoveryTimer != null) {
             discoveryTimer.shutdownNow();
+        }
+        if (heartbeatTimer != null) {
+            heartbeatTimer.shutdownNow();
         }
     }
 
@@ -216,12 +235,20 @@ public class NodeAgent {
         }
     }
 
-    /** Work left Running by an agent that is gone: clean the VM, fail it with AgentRestarted. */
+    /**
+     * Work left Running by an agent that is gone, or failed by the operator as AgentLost meanwhile:
+     * clean the VM (a fleece filter left in it would copy every guest write), fail it with
+     * AgentRestarted.
+     */
     private void recoverInterruptedWork() {
         for (VMBackup b : backups.getStore().list()) {
-            if (b.getStatus() != null && b.getStatus().phase == Phase.RUNNING && !instance.equals(b.getStatus().agent)) {
+            RunStatus s = b.getStatus();
+            boolean running = s != null && s.phase == Phase.RUNNING && !instance.equals(s.agent);
+            boolean lost = s != null && s.phase == Phase.FAILED && "AgentLost".equals(s.reason);
+            if (running || lost) {
                 String cleanup = new BackupWork(client, config, b).cleanAfterRestart();
-                fail(b, "AgentRestarted", "the node agent restarted while this backup ran; " + cleanup
+                fail(b, "AgentRestarted", "the node agent " + (lost ? "was lost and restarted" : "restarted")
+                        + " while this backup ran; " + cleanup
                         + "; the chain's change tracking still holds every change, so the next backup is correct");
             }
         }

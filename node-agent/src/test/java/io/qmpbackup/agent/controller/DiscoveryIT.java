@@ -58,6 +58,7 @@ class DiscoveryIT {
             @Override public String discoveryPattern() { return "*.qmp"; }
             @Override public String discoveryNamespace() { return "qmpbackup"; }
             @Override public Duration staleAfter() { return staleAfter; }
+            @Override public Duration heartbeatInterval() { return Duration.ofSeconds(10); }
         };
     }
 

@@ -75,8 +75,9 @@ class OperatorAgentE2EIT {
         // both processes get the environment the Helm chart renders for these values (the in-process
         // API server has no SelfSubjectRulesReview, which leader election checks first: it is off here)
         Path values = Files.writeString(base.resolve("values.yaml"), String.join("\n",
-                "operator: {noAgentTimeout: 6s, leaderElection: false}",
+                "operator: {noAgentTimeout: 6s, leaderElection: false, agentLostTimeout: 4s}",
                 "agent:",
+                "  heartbeatInterval: 1s",
                 "  discovery: {interval: 1s, pattern: qmp.sock}",
                 "  socketDirs: [" + vmDir + "]",
                 "  storage: [{name: default, hostPath: " + storage + "}]", ""));
@@ -227,7 +228,7 @@ class OperatorAgentE2EIT {
 
     @Test
     @Order(5)
-    void agentKilledMidBackupIsFailedAsAgentRestartedAndTheVmIsClean() throws Exception {
+    void agentKilledMidBackupIsFailedAsAgentLostThenCleanedWhenItRestarts() throws Exception {
         vm.guestWrite(disk, 8L * MIB, 24L * MIB, 0x41);
         backup("web1-killed", BackupLevel.INC, "node-a", vm.qmpSocket().toString(), 2L * MIB);
         await().atMost(Duration.ofSeconds(30)).until(() -> phase("web1-killed") == Phase.RUNNING
@@ -236,10 +237,16 @@ class OperatorAgentE2EIT {
         agent.destroyForcibly();
         agent.waitFor();
         assertThat(Chains.qmpbackupNodes(vm.control())).as("the killed agent's run left its nodes").isNotEmpty();
-        deployment.startAgent("agent-restarted", agentEnv);
+        // the operator sees the heartbeat stop: the backup fails as AgentLost (a Forbid schedule may go on)
+        long killedAt = System.nanoTime();
         await().atMost(Duration.ofSeconds(30)).until(() -> phase("web1-killed") == Phase.FAILED);
+        System.out.println("AgentLost " + (System.nanoTime() - killedAt) / 1_000_000 + " ms after the agent was killed");
+        assertThat(get("web1-killed").getStatus().reason).isEqualTo("AgentLost");
+        assertThat(events("web1-killed")).contains("AgentLost");
+        deployment.startAgent("agent-restarted", agentEnv);
+        await().atMost(Duration.ofSeconds(30)).until(() -> "AgentRestarted".equals(get("web1-killed").getStatus()
+                .reason));
         VMBackup killed = get("web1-killed");
-        assertThat(killed.getStatus().reason).isEqualTo("AgentRestarted");
         assertThat(killed.getStatus().message).contains("cleaned");
         assertThat(Chains.qmpbackupNodes(vm.control())).isEmpty();
         assertThat(Chains.jobs(vm.control())).isEmpty();
