@@ -121,7 +121,7 @@ public final class FleecingBackup {
         TargetLock targetLock;
         try {
             // one writer per target: a prune must not rewrite a manifest this run appends to
-            targetLock = TargetLock.acquire(o.target(), TARGET_LOCK_WAIT, "the backup");
+            targetLock = TargetLock.acquire(o.target(), TARGET_LOCK_WAIT, "the backup", log::info);
         } catch (IOException e) {
             throw new BackupException(e.getMessage(), e);
         }

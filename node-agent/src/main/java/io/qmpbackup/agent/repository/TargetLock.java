@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * One writer per backup target: a backup and a prune of the same target never interleave (a
@@ -33,10 +34,17 @@ public final class TargetLock implements AutoCloseable {
      * @param what what the caller is about to do, for the error message
      */
     public static TargetLock acquire(Path target, Duration wait, String what) throws IOException {
+        return acquire(target, wait, what, m -> { });
+    }
+
+    /** As {@link #acquire(Path, Duration, String)}; {@code waiting} hears once that the lock is held. */
+    public static TargetLock acquire(Path target, Duration wait, String what, Consumer<String> waiting)
+            throws IOException {
         Files.createDirectories(target);
         Path file = target.resolve(FILE);
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         long deadline = System.nanoTime() + wait.toNanos();
+        boolean told = false;
         try {
             while (true) {
                 FileLock l;
@@ -47,6 +55,11 @@ public final class TargetLock implements AutoCloseable {
                 }
                 if (l != null) {
                     return new TargetLock(ch, l);
+                }
+                if (!told) {
+                    waiting.accept(what + " waits for another backup or prune of " + target + " to finish (up to "
+                            + wait.toSeconds() + " s)");
+                    told = true;
                 }
                 if (System.nanoTime() >= deadline) {
                     throw new IOException("backup target " + target + " is busy: another backup or prune of it is"
@@ -63,6 +76,22 @@ public final class TargetLock implements AutoCloseable {
             ch.close();
             throw e;
         }
+    }
+
+    /**
+     * The lock of the backup target a disk's folder lies in (the folder itself with --no-subdir,
+     * its parent, or with --monthly its grandparent: the first that holds {@value #FILE}), or
+     * null for a folder no backup of this tool wrote (nothing to serialize with).
+     */
+    public static TargetLock acquireFor(Path diskFolder, Duration wait, String what, Consumer<String> waiting)
+            throws IOException {
+        Path p = diskFolder.toAbsolutePath().normalize();
+        for (int up = 0; up < 3 && p != null; up++, p = p.getParent()) {
+            if (Files.exists(p.resolve(FILE))) {
+                return acquire(p, wait, what, waiting);
+            }
+        }
+        return null;
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.qmpbackup.agent.repository.AtomicFiles;
 import io.qmpbackup.agent.repository.ChainManifest;
 import io.qmpbackup.agent.repository.DirectIo;
 import io.qmpbackup.agent.repository.QemuImg;
+import io.qmpbackup.agent.repository.TargetLock;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,6 +38,9 @@ public final class ChainRestore {
     private final BackupLog log;
     private final boolean skipCheck;
     private final ZoneId zone;
+    /** The last plan changes the backup files (anything but merge). */
+    private boolean inPlace;
+    private static final java.time.Duration LOCK_WAIT = java.time.Duration.ofSeconds(60);
 
     public ChainRestore(BackupChain chain, boolean skipCheck, ZoneId zone, BackupLog log) {
         this.chain = chain;
@@ -49,6 +53,7 @@ public final class ChainRestore {
 
     /** Backing headers set so each INC names the file before it; {@code image} links to the point. */
     public List<Step> planRebase(String until) throws RestoreException {
+        inPlace = true;
         Path link = chain.dir().resolve("image");
         if (Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new RestoreException(chain.dir() + " has already been rebased (" + link + " exists); remove the"
@@ -84,6 +89,7 @@ public final class ChainRestore {
     }
 
     private List<Step> planCommitInto(String until, long rateLimit, boolean snapshots) throws RestoreException {
+        inPlace = true;
         List<ChainFile> point = chain.pointUpTo(until);
         if (point.size() < 2 || !"full".equals(point.get(0).level())) {
             throw new RestoreException("no incremental backups to apply in " + chain.dir() + " up to "
@@ -147,6 +153,7 @@ public final class ChainRestore {
      * checked, renamed.
      */
     public List<Step> planMerge(Path targetFile, String until) throws RestoreException {
+        inPlace = false;
         if (Files.exists(targetFile)) {
             throw new RestoreException("target file " + targetFile + " already exists: refusing to overwrite it; pass"
                     + " another --targetfile or remove it");
@@ -201,14 +208,32 @@ public final class ChainRestore {
 
     // ---------------------------------------------------------------- running
 
-    /** Runs the steps in order; stops at the first failure, naming the step. */
+    /**
+     * Runs the steps in order; stops at the first failure, naming the step. A plan that changes the
+     * chain in place (rebase, commit, snapshotrebase) holds the backup target's lock meanwhile, so
+     * no backup or prune of the target rewrites the manifest under it.
+     */
     public void run(List<Step> steps) throws RestoreException {
-        for (Step s : steps) {
-            log.info(s.describe());
+        TargetLock lock = null;
+        if (inPlace) {
             try {
-                s.run();
+                lock = TargetLock.acquireFor(chain.dir(), LOCK_WAIT, "the restore", log::info);
             } catch (IOException e) {
-                throw new RestoreException("restore step failed: " + s.describe() + ": " + e.getMessage(), e);
+                throw new RestoreException(e.getMessage(), e);
+            }
+        }
+        try {
+            for (Step s : steps) {
+                log.info(s.describe());
+                try {
+                    s.run();
+                } catch (IOException e) {
+                    throw new RestoreException("restore step failed: " + s.describe() + ": " + e.getMessage(), e);
+                }
+            }
+        } finally {
+            if (lock != null) {
+                lock.close();
             }
         }
     }

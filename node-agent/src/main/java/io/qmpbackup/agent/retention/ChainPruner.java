@@ -71,7 +71,7 @@ public final class ChainPruner {
         if (!Files.isDirectory(target)) {
             return new Result(0, 0, List.of(), 0, List.of(), List.of());
         }
-        try (TargetLock lock = TargetLock.acquire(target, lockWait, "the prune")) {
+        try (TargetLock lock = TargetLock.acquire(target, lockWait, "the prune", log::info)) {
             return pruneLocked(dryRun);
         }
     }

@@ -6,6 +6,7 @@ import io.qmpbackup.agent.backup.BackupLevel;
 import io.qmpbackup.agent.backup.BackupOptions;
 import io.qmpbackup.agent.backup.BackupResult;
 import io.qmpbackup.agent.repository.AtomicFiles;
+import io.qmpbackup.agent.repository.TargetLock;
 import io.qmpbackup.agent.testing.Chains;
 import io.qmpbackup.agent.testing.QemuTools;
 import io.qmpbackup.agent.testing.RecordingLog;
@@ -144,6 +145,25 @@ class RestoreIT {
         assertThat(again.stderr()).contains("already been rebased");
         // our INC files already named their backing file: nothing was rewritten, checksums hold
         ok("verify", "--dir", dir.toString());
+    }
+
+    @Test
+    void anInPlaceRestoreWaitsWhileABackupOrPruneHoldsTheTarget() throws Exception {
+        Path dir = copyOfFolder();
+        Path copiedTarget = dir.getParent();
+        assertThat(copiedTarget.resolve(TargetLock.FILE)).as("backups leave the lock file").exists();
+        CliProcess c;
+        try (TargetLock held = TargetLock.acquire(copiedTarget, java.time.Duration.ofSeconds(1), "the test")) {
+            c = CliProcess.startTool(tmp, "qmprestore", "commit", "--dir", dir.toString());
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() ->
+                    (c.stdout() + c.stderr()).contains("waits for another backup or prune"));
+            org.awaitility.Awaitility.await().during(java.time.Duration.ofSeconds(1))
+                    .atMost(java.time.Duration.ofSeconds(2)).until(c::isAlive);
+            assertThat(dir.resolve(points.get(1))).as("nothing changed while it waited").exists();
+        }
+        assertThat(c.waitFor()).as(c.toString()).isZero();
+        assertSame(dir.resolve(points.get(0)), "qcow2", 3);
+        assertThat(dir.resolve(points.get(1))).doesNotExist();
     }
 
     @ParameterizedTest(name = "until point {0}")

@@ -73,6 +73,10 @@ public final class CliProcess {
         return process.exitValue();
     }
 
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
     public int exitCode() {
         return process.exitValue();
     }
