@@ -107,19 +107,9 @@ public class WorkDispatch {
                     return UpdateControl.<R>noUpdate().rescheduleAfter(config.noAgentTimeout().minus(waited)
                             .plusMillis(100));
                 }
-                RunTransitions.move(s, Phase.FAILED, "NoAgent", "no node agent on node " + s.node
+                failUnlessAgentActed(r, work, "NoAgent", "no node agent on node " + s.node
                         + " picked the work up within " + config.noAgentTimeout().toSeconds() + "s: is the qmpbackup"
-                        + " node-agent DaemonSet running on that node?", generation(r), now);
-                try {
-                    // checked against the resourceVersion we read: an agent that accepted meanwhile wins
-                    client.resource(r).updateStatus();
-                    observe(r, work);
-                } catch (KubernetesClientException e) {
-                    if (e.getCode() != 409) {
-                        throw e;
-                    }
-                    LOG.debugf("%s: accepted by an agent while timing out", id(r));
-                }
+                        + " node-agent DaemonSet running on that node?", now);
                 return UpdateControl.noUpdate();
             }
             case RUNNING -> {
@@ -151,20 +141,29 @@ public class WorkDispatch {
         if (silent.compareTo(timeout) < 0) {
             return UpdateControl.<R>noUpdate().rescheduleAfter(timeout.minus(silent).plusMillis(500));
         }
-        RunTransitions.move(s, Phase.FAILED, "AgentLost", "the node agent on " + s.node + " (" + s.agent + ") has not"
+        failUnlessAgentActed(r, work, "AgentLost", "the node agent on " + s.node + " (" + s.agent + ") has not"
                 + " renewed its heartbeat since " + beat.get().renewed() + " (agent-lost-timeout " + timeout.toSeconds()
                 + "s): the node or the agent is down; when the agent is back it cleans the VM, and the chain's change"
-                + " tracking still holds every change, so the next backup is correct", generation(r), now);
+                + " tracking still holds every change, so the next backup is correct", now);
+        return UpdateControl.noUpdate();
+    }
+
+    /**
+     * Fails the work with an update checked against the resourceVersion read: an agent that
+     * accepted or reported meanwhile wins (409), and the next event shows what it did.
+     */
+    private <R extends CustomResource<?, S>, S extends RunStatus> void failUnlessAgentActed(R r, Work<R, S> work,
+            String reason, String message, Instant now) {
+        RunTransitions.move(r.getStatus(), Phase.FAILED, reason, message, generation(r), now);
         try {
-            // checked against the resourceVersion we read: an agent that reported meanwhile wins
             client.resource(r).updateStatus();
             observe(r, work);
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) {
                 throw e;
             }
+            LOG.debugf("%s: the agent acted while this operator was failing it with %s", id(r), reason);
         }
-        return UpdateControl.noUpdate();
     }
 
     /** Deletion: work that is not running goes at once; a running one waits for its agent to cancel it. */

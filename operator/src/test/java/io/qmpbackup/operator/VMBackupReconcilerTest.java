@@ -224,6 +224,23 @@ class VMBackupReconcilerTest {
         client.leases().inNamespace(client.getNamespace()).resource(lease).createOr(l -> l.update());
     }
 
+    /** Plays the agent accepting and starting the backup (retried when the operator writes meanwhile). */
+    private void startAs(VMBackup b, String agent) {
+        for (int attempt = 0; ; attempt++) {
+            VMBackup cur = get(b);
+            cur.getStatus().agent = agent;
+            RunTransitions.move(cur.getStatus(), Phase.RUNNING, "Started", "started", 1L, Instant.now());
+            try {
+                client.resource(cur).updateStatus();
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt > 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     @Test
     void workOfAnAgentThatStopsItsHeartbeatFailsWithAgentLost() {
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-hb").endMetadata().build())
@@ -233,19 +250,7 @@ class VMBackupReconcilerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> get(b).getStatus() != null
                 && get(b).getStatus().phase == Phase.SCHEDULED);
         // the test plays the agent: it accepts and runs the backup, and beats every 500 ms
-        for (int attempt = 0; ; attempt++) {
-            VMBackup cur = get(b);
-            cur.getStatus().agent = "agent-hb";
-            RunTransitions.move(cur.getStatus(), Phase.RUNNING, "Started", "started", 1L, Instant.now());
-            try {
-                client.resource(cur).updateStatus();
-                break;
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                if (e.getCode() != 409 || attempt > 10) {
-                    throw e;
-                }
-            }
-        }
+        startAs(b, "agent-hb");
         long beatUntil = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).pollInterval(Duration.ofMillis(500))
                 .until(() -> {
@@ -270,19 +275,7 @@ class VMBackupReconcilerTest {
         VMBackup b = create("node-a");
         await().atMost(Duration.ofSeconds(10)).until(() -> get(b).getStatus() != null
                 && get(b).getStatus().phase == Phase.SCHEDULED);
-        for (int attempt = 0; ; attempt++) {
-            VMBackup cur = get(b);
-            cur.getStatus().agent = "agent-old";
-            RunTransitions.move(cur.getStatus(), Phase.RUNNING, "Started", "started", 1L, Instant.now());
-            try {
-                client.resource(cur).updateStatus();
-                break;
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                if (e.getCode() != 409 || attempt > 10) {
-                    throw e;
-                }
-            }
-        }
+        startAs(b, "agent-old");
         await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7))
                 .until(() -> get(b).getStatus().phase == Phase.RUNNING);
     }

@@ -181,17 +181,8 @@ final class BackupWork implements WorkRun {
         try {
             RetentionPolicy policy = new RetentionPolicy(orZero(spec.keepLast), orZero(spec.keepDaily),
                     orZero(spec.keepWeekly), orZero(spec.keepMonthly), RetentionPolicy.zone(spec.timeZone));
-            ChainPruner.Result r = new ChainPruner(target, policy, new BackupLog() {
-                @Override
-                public void info(String message) {
-                    LOG.infof("%s: %s", status.id(), message);
-                }
-
-                @Override
-                public void warn(String message) {
-                    LOG.warnf("%s: %s", status.id(), message);
-                }
-            }, java.time.Clock.systemUTC(), Duration.ofSeconds(60)).prune(false);
+            ChainPruner.Result r = new ChainPruner(target, policy, status.log(), java.time.Clock.systemUTC(),
+                    Duration.ofSeconds(60)).prune(false);
             out.chainsKept = r.chainsKept();
             out.chainsPruned = r.chainsPruned();
             out.bytesFreed = r.bytesFreed();

@@ -72,11 +72,7 @@ public class NodeAgent {
         recoverInterruptedWork();
         Heartbeat heartbeat = new Heartbeat(client, config.discoveryNamespace(), config.nodeName(), instance,
                 config.heartbeatInterval(), java.time.Clock.systemUTC());
-        heartbeatTimer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "qmpbackup-heartbeat");
-            t.setDaemon(true);
-            return t;
-        });
+        heartbeatTimer = timer("qmpbackup-heartbeat");
         heartbeatTimer.scheduleWithFixedDelay(() -> {
             try {
                 heartbeat.beat();
@@ -87,11 +83,7 @@ public class NodeAgent {
                 java.util.concurrent.TimeUnit.MILLISECONDS);
         if (!config.discoveryInterval().isZero()) {
             Discovery discovery = new Discovery(client, config, java.time.Clock.systemUTC());
-            discoveryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "qmpbackup-discovery");
-                t.setDaemon(true);
-                return t;
-            });
+            discoveryTimer = timer("qmpbackup-discovery");
             discoveryTimer.scheduleWithFixedDelay(() -> {
                 try {
                     discovery.scanOnce();
@@ -122,6 +114,14 @@ public class NodeAgent {
         if (heartbeatTimer != null) {
             heartbeatTimer.shutdownNow();
         }
+    }
+
+    private static java.util.concurrent.ScheduledExecutorService timer(String name) {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     public String instance() {

@@ -1,7 +1,6 @@
 package io.qmpbackup.agent.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.qmpbackup.agent.backup.BackupLog;
 import io.qmpbackup.agent.restore.BackupChain;
 import io.qmpbackup.agent.restore.ChainRestore;
 import io.qmpbackup.agent.restore.RestoreException;
@@ -39,17 +38,7 @@ final class RestoreWork implements WorkRun {
         try {
             Path dir = folder(spec);
             BackupChain chain = BackupChain.load(dir);
-            ChainRestore restore = new ChainRestore(chain, false, ZoneId.systemDefault(), new BackupLog() {
-                @Override
-                public void info(String message) {
-                    LOG.infof("%s: %s", status.id(), message);
-                }
-
-                @Override
-                public void warn(String message) {
-                    LOG.warnf("%s: %s", status.id(), message);
-                }
-            });
+            ChainRestore restore = new ChainRestore(chain, false, ZoneId.systemDefault(), status.log());
             String output;
             List<ChainRestore.Step> steps;
             switch (spec.mode) {

@@ -35,6 +35,21 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
         return type.getSimpleName() + "(" + namespace + "/" + name + ")";
     }
 
+    /** The engine's log lines in the agent's log, prefixed with this work's id. */
+    io.qmpbackup.agent.backup.BackupLog log() {
+        return new io.qmpbackup.agent.backup.BackupLog() {
+            @Override
+            public void info(String message) {
+                LOG.infof("%s: %s", id(), message);
+            }
+
+            @Override
+            public void warn(String message) {
+                LOG.warnf("%s: %s", id(), message);
+            }
+        };
+    }
+
     void progress(long done, long total) {
         long now = System.nanoTime();
         if (now - lastProgress < interval.toNanos() || total <= 0) {
