@@ -15,6 +15,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Suspend", jsonPath = ".spec.suspend", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Last", jsonPath = ".status.lastScheduleTime", type = AdditionalPrinterColumn.Type.DATE)
 @AdditionalPrinterColumn(name = "Next", jsonPath = ".status.nextScheduleTime", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",
+        type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Failing", jsonPath = ".status.conditions[?(@.type==\"RunsFailing\")].status",
+        type = AdditionalPrinterColumn.Type.STRING)
 public class VMBackupSchedule extends CustomResource<VMBackupScheduleSpec, VMBackupScheduleStatus>
         implements Namespaced {
     /** Labels on the VMBackups a schedule creates. */
