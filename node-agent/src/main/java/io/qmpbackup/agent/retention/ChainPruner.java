@@ -86,7 +86,7 @@ public final class ChainPruner {
                 ChainManifest m = ChainManifest.read(mf).orElseThrow();
                 manifests.put(mf, m);
                 if (!dryRun) {
-                    finishEarlierPrune(folder, m, deleted, freed);
+                    finishEarlierPrune(mf, m, deleted, freed);
                 }
             }
             if (manifestFiles(folder).isEmpty() && hasBackupFiles(folder)) {
@@ -144,7 +144,7 @@ public final class ChainPruner {
         for (Map.Entry<Path, Set<ChainManifest.Entry>> d : dropByManifest.entrySet()) {
             Path mf = d.getKey();
             ChainManifest m = manifests.get(mf);
-            Path folder = mf.getParent().resolve(m.folder == null ? m.disk : m.folder).normalize();
+            Path folder = filesFolder(mf, m);
             List<ChainManifest.Entry> drop = m.entries.stream().filter(d.getValue()::contains).toList();
             // --no-timestamp names every full after the image: a name a kept entry still uses stays
             Set<String> stillListed = new HashSet<>();
@@ -202,6 +202,14 @@ public final class ChainPruner {
      */
     private static String split(Path manifestFile, ChainManifest m, String disk, List<Chain> out) {
         Path folder = manifestFile.getParent();
+        if (filesFolder(manifestFile, m) == null) {
+            return manifestFile + " names its files' folder '" + m.folder + "', which is not beside it";
+        }
+        for (ChainManifest.Entry e : m.entries) {
+            if (!plainName(e.file)) {
+                return manifestFile + " lists '" + e.file + "', which is not a plain file name";
+            }
+        }
         List<Chain> chains = new ArrayList<>();
         List<ChainManifest.Entry> current = null;
         String previous = null;
@@ -232,6 +240,26 @@ public final class ChainPruner {
         }
         out.addAll(chains);
         return null;
+    }
+
+    /**
+     * The folder a manifest's files lie in: the chain folder itself (--no-subdir) or a folder in
+     * it; null for anything else, so a damaged manifest can never point a deletion elsewhere.
+     */
+    static Path filesFolder(Path manifestFile, ChainManifest m) {
+        Path chainDir = manifestFile.toAbsolutePath().getParent().normalize();
+        String name = m.folder != null ? m.folder : m.disk;
+        if (name == null) {
+            return null;
+        }
+        Path folder = chainDir.resolve(name).normalize();
+        return folder.equals(chainDir) || chainDir.equals(folder.getParent()) ? folder : null;
+    }
+
+    /** A file name without any folder part. */
+    static boolean plainName(String f) {
+        return f != null && !f.isEmpty() && !f.equals(".") && !f.equals("..") && f.indexOf('/') < 0
+                && f.indexOf('\\') < 0 && f.indexOf('\0') < 0;
     }
 
     static Instant pointOf(ChainManifest.Entry e) {
@@ -275,11 +303,18 @@ public final class ChainPruner {
     }
 
     /** Deletes files an earlier, interrupted prune already struck from the manifest. */
-    private void finishEarlierPrune(Path folder, ChainManifest m, List<Path> deleted, long[] freed) throws IOException {
-        Path files = folder.resolve(m.folder == null ? m.disk : m.folder).normalize();
+    private void finishEarlierPrune(Path manifestFile, ChainManifest m, List<Path> deleted, long[] freed)
+            throws IOException {
+        Path files = filesFolder(manifestFile, m);
+        if (files == null) {
+            return;
+        }
         Set<String> listed = new HashSet<>();
         m.entries.forEach(e -> listed.add(e.file));
         for (ChainManifest.Pruned p : m.pruned) {
+            if (!plainName(p.file)) {
+                continue;
+            }
             Path f = files.resolve(p.file);
             if (!listed.contains(p.file) && Files.exists(f)) {
                 long size = sizeOf(f);

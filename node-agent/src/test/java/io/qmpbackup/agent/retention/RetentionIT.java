@@ -306,6 +306,27 @@ class RetentionIT {
             assertThat(r.warnings()).singleElement().asString().contains("starts with incremental")
                     .contains("keeps every backup of this disk");
             assertThat(files(f.target.resolve("disk1.qcow2"))).hasSize(3);
+
+            // a damaged manifest cannot point a deletion outside the chain folder
+            Path victim = Files.createDirectories(f.target.getParent().resolve("victim"));
+            m = ChainManifest.read(mf).orElseThrow();
+            m.entries.add(0, new ChainManifest.Entry());
+            m.entries.get(0).level = "full";
+            m.entries.get(0).file = "FULL-1-disk1.qcow2";
+            Files.writeString(victim.resolve("FULL-1-disk1.qcow2"), "not a backup");
+            m.folder = "../../victim";
+            m.write(mf);
+            ChainPruner.Result outside = prune(f.target, new RetentionPolicy(1, 0, 0, 0, ZoneOffset.UTC), log);
+            assertThat(outside.deleted()).isEmpty();
+            assertThat(outside.warnings()).anyMatch(w -> w.contains("not beside it"));
+            assertThat(victim.resolve("FULL-1-disk1.qcow2")).exists();
+            m.folder = "disk1.qcow2";
+            m.entries.get(0).file = "../../victim/FULL-1-disk1.qcow2";
+            m.write(mf);
+            ChainPruner.Result escaping = prune(f.target, new RetentionPolicy(1, 0, 0, 0, ZoneOffset.UTC), log);
+            assertThat(escaping.deleted()).isEmpty();
+            assertThat(escaping.warnings()).anyMatch(w -> w.contains("not a plain file name"));
+            assertThat(victim.resolve("FULL-1-disk1.qcow2")).exists();
         }
     }
 
