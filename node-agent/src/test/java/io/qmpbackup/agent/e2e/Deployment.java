@@ -39,7 +39,7 @@ final class Deployment implements AutoCloseable {
         this.logs = logs;
         Files.createDirectories(logs);
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(List.of()), false);
+                new RbacAwareDispatcher(), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         client = server.createClient();
         for (String crd : List.of("qemuvms.qmpbackup.io-v1.yml", "vmbackups.qmpbackup.io-v1.yml",
@@ -48,6 +48,32 @@ final class Deployment implements AutoCloseable {
                 client.resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class))
                         .create();
             }
+        }
+    }
+
+    /**
+     * fabric8's CRUD dispatcher, plus an answer to SelfSubjectRulesReview (which the CRUD mode
+     * cannot store and answers 422): the operator's leader election asks it first whether it may
+     * use Leases. The answer grants what the chart's Role grants: get, create, update on leases.
+     */
+    private static final class RbacAwareDispatcher extends KubernetesCrudDispatcher {
+        RbacAwareDispatcher() {
+            super(List.of());
+        }
+
+        @Override
+        public io.fabric8.mockwebserver.http.MockResponse handleCreate(
+                io.fabric8.mockwebserver.http.RecordedRequest request) {
+            if (!request.getPath().contains("/selfsubjectrulesreviews")) {
+                return super.handleCreate(request);
+            }
+            var review = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(request.getUtf8Body(),
+                    io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview.class);
+            review.setStatus(new io.fabric8.kubernetes.api.model.authorization.v1.SubjectRulesReviewStatusBuilder()
+                    .withIncomplete(false).addNewResourceRule().withApiGroups("coordination.k8s.io")
+                    .withResources("leases").withVerbs("get", "create", "update").endResourceRule().build());
+            return new io.fabric8.mockwebserver.http.MockResponse().setResponseCode(201)
+                    .setBody(io.fabric8.kubernetes.client.utils.Serialization.asJson(review));
         }
     }
 
@@ -77,8 +103,12 @@ final class Deployment implements AutoCloseable {
     }
 
     Process startOperator(Map<String, String> env, List<String> jvmOptions) throws IOException {
+        return startOperator("operator", env, jvmOptions);
+    }
+
+    Process startOperator(String name, Map<String, String> env, List<String> jvmOptions) throws IOException {
         Path jar = repo().resolve("operator/target/quarkus-app/quarkus-run.jar");
-        return start("operator", jar, env, jvmOptions);
+        return start(name, jar, env, jvmOptions);
     }
 
     private Process agent;
