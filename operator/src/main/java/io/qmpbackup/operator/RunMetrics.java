@@ -32,10 +32,17 @@ public class RunMetrics {
             registry.timer("qmpbackup_run_duration", Tags.of("kind", kind, "result", result))
                     .record(Duration.between(start, end));
         }
-        if ("VMBackup".equals(kind) && "Succeeded".equals(result) && vm != null) {
+        if ("Succeeded".equals(result)) {
+            succeededBefore(kind, namespace, vm, end == null ? Instant.now() : end);
+        }
+    }
+
+    /** A success this operator did not see happen (found at start-up): the gauge only, no counts. */
+    public void succeededBefore(String kind, String namespace, String vm, Instant end) {
+        if ("VMBackup".equals(kind) && vm != null) {
             lastSuccess.computeIfAbsent(namespace + "/" + vm, k -> registry.gauge(
                     "qmpbackup_last_success_timestamp_seconds", Tags.of("namespace", namespace, "vm", vm),
-                    new AtomicLong())).set(end == null ? Instant.now().getEpochSecond() : end.getEpochSecond());
+                    new AtomicLong())).accumulateAndGet(end.getEpochSecond(), Math::max);
         }
     }
 }

@@ -77,14 +77,14 @@ public class WorkDispatch {
         }
         S s = r.getStatus();
         Phase phase = s.phase == null ? Phase.PENDING : s.phase;
-        observe(r, work);
+        observe(r, work, false);
         Instant now = Instant.now();
         switch (phase) {
             case PENDING -> {
                 Target t = work.target(r);
                 if (t.node() == null) {
                     RunTransitions.move(s, Phase.FAILED, t.failReason(), t.failMessage(), generation(r), now);
-                    observe(r, work);
+                    observe(r, work, true);
                     return UpdateControl.patchStatus(r);
                 }
                 Map<String, String> labels = new HashMap<>(r.getMetadata().getLabels() == null ? Map.of()
@@ -94,7 +94,7 @@ public class WorkDispatch {
                 s.node = t.node();
                 RunTransitions.move(s, Phase.SCHEDULED, "Scheduled", "handed to the node agent on " + t.node(),
                         generation(r), now);
-                observe(r, work);
+                observe(r, work, true);
                 return UpdateControl.patchResourceAndStatus(r).rescheduleAfter(config.noAgentTimeout());
             }
             case SCHEDULED -> {
@@ -157,7 +157,7 @@ public class WorkDispatch {
         RunTransitions.move(r.getStatus(), Phase.FAILED, reason, message, generation(r), now);
         try {
             client.resource(r).updateStatus();
-            observe(r, work);
+            observe(r, work, true);
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) {
                 throw e;
@@ -168,7 +168,7 @@ public class WorkDispatch {
 
     /** Deletion: work that is not running goes at once; a running one waits for its agent to cancel it. */
     public <R extends CustomResource<?, S>, S extends RunStatus> DeleteControl cleanup(R r, Work<R, S> work) {
-        observe(r, work);
+        observe(r, work, false);
         S s = r.getStatus();
         if (s == null || s.phase == null || s.phase.terminal() || s.phase == Phase.PENDING) {
             forget(r);
@@ -189,8 +189,14 @@ public class WorkDispatch {
         finished.remove(r.getMetadata().getUid());
     }
 
-    /** Events and metrics for the transitions this operator sees (each phase once per resource). */
-    private <R extends CustomResource<?, S>, S extends RunStatus> void observe(R r, Work<R, S> work) {
+    /**
+     * Events and metrics for the transitions this operator sees (each phase once per resource).
+     * {@code live}: this operator made the transition just now. A resource seen for the first time
+     * otherwise (after a restart or a leader change) is only taken note of: its past transitions
+     * had their Events and counts from the operator that saw them, so none are repeated; the
+     * last-success gauge is state, not a count, and is restored.
+     */
+    private <R extends CustomResource<?, S>, S extends RunStatus> void observe(R r, Work<R, S> work, boolean live) {
         S s = r.getStatus();
         if (s == null || s.phase == null) {
             return;
@@ -198,6 +204,13 @@ public class WorkDispatch {
         String uid = r.getMetadata().getUid();
         Phase before = seen.put(uid, s.phase);
         if (before == s.phase) {
+            return;
+        }
+        if (before == null && !live) {
+            if (s.phase.terminal() && finished.add(uid) && s.phase == Phase.SUCCEEDED && s.completionTime != null) {
+                metrics.succeededBefore(r.getKind(), r.getMetadata().getNamespace(), work.vm(r),
+                        Instant.parse(s.completionTime));
+            }
             return;
         }
         boolean warning = s.phase == Phase.FAILED || s.phase == Phase.CANCELLED;

@@ -80,6 +80,10 @@ class LeaderElectionE2EIT {
             backup(client, "second");
             await().atMost(Duration.ofSeconds(30)).until(() -> phase(client, "second") == Phase.SCHEDULED);
             assertThat(d.log("operator-b")).contains("VMBackup(vms/second)");
+            // the new leader took note of the first backup without repeating its Event
+            assertThat(client.v1().events().inNamespace(NS).list().getItems().stream()
+                    .filter(e -> "first".equals(e.getInvolvedObject().getName()))
+                    .map(io.fabric8.kubernetes.api.model.Event::getReason)).containsExactly("Scheduled");
             System.out.println("leader election: the standby took the Lease over " + takeoverMs
                     + " ms after the leader was killed");
         }
