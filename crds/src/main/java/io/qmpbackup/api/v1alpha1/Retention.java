@@ -35,4 +35,14 @@ public class Retention {
     @JsonPropertyDescription("IANA time zone that days, weeks and months are counted in; default UTC (a schedule's"
             + " own timeZone when set there).")
     public String timeZone;
+
+    public Retention copy() {
+        Retention r = new Retention();
+        r.keepLast = keepLast;
+        r.keepDaily = keepDaily;
+        r.keepWeekly = keepWeekly;
+        r.keepMonthly = keepMonthly;
+        r.timeZone = timeZone;
+        return r;
+    }
 }

@@ -14,7 +14,6 @@ import io.qmpbackup.api.v1alpha1.ConcurrencyPolicy;
 import io.qmpbackup.api.v1alpha1.Conditions;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.QemuVM;
-import io.qmpbackup.api.v1alpha1.Retention;
 import io.qmpbackup.api.v1alpha1.StorageRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
@@ -210,21 +209,9 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
         spec.storage = new StorageRef();
         spec.storage.location = t.storage.location;
         spec.storage.path = t.storage.path + "/" + vm.getMetadata().getName();
-        spec.monthly = t.monthly;
-        spec.include = t.include;
-        spec.exclude = t.exclude;
-        spec.includeRaw = t.includeRaw;
-        spec.quiesce = t.quiesce;
-        spec.compress = t.compress;
-        spec.speedLimit = t.speedLimit;
-        if (t.retention != null) {
-            Retention r = new Retention();
-            r.keepLast = t.retention.keepLast;
-            r.keepDaily = t.retention.keepDaily;
-            r.keepWeekly = t.retention.keepWeekly;
-            r.keepMonthly = t.retention.keepMonthly;
-            r.timeZone = t.retention.timeZone != null ? t.retention.timeZone : s.getSpec().timeZone;
-            spec.retention = r;
+        t.copyTo(spec);
+        if (spec.retention != null && spec.retention.timeZone == null) {
+            spec.retention.timeZone = s.getSpec().timeZone;
         }
         b.setSpec(spec);
         return b;

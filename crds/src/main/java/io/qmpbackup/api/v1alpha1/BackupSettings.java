@@ -1,0 +1,48 @@
+package io.qmpbackup.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Min;
+import java.util.List;
+
+/** The options a VMBackup and a schedule's template share: how to back up, whatever the VM. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public abstract class BackupSettings {
+    @JsonPropertyDescription("Chains in YYYY-MM folders; auto starts a new full each month.")
+    public Boolean monthly;
+
+    @JsonPropertyDescription("Back up only these disks (device or node names).")
+    public List<String> include;
+
+    @JsonPropertyDescription("Leave these disks out (device or node names).")
+    public List<String> exclude;
+
+    @JsonPropertyDescription("Back up raw disks too (full and copy only).")
+    public Boolean includeRaw;
+
+    @JsonPropertyDescription("Freeze guest filesystems through the guest agent at the snapshot point.")
+    public Boolean quiesce;
+
+    @JsonPropertyDescription("Compress the backup images.")
+    public Boolean compress;
+
+    @JsonPropertyDescription("Bytes per second per disk; 0 or unset for unlimited.")
+    @Min(0)
+    public Long speedLimit;
+
+    @JsonPropertyDescription("After each successful backup, delete the chains of the target this policy does not keep"
+            + " (files, and the VMBackups that described them). Unset: nothing is deleted.")
+    public Retention retention;
+
+    /** Copies these settings onto {@code to} (the retention policy as a copy of its own). */
+    public void copyTo(BackupSettings to) {
+        to.monthly = monthly;
+        to.include = include == null ? null : List.copyOf(include);
+        to.exclude = exclude == null ? null : List.copyOf(exclude);
+        to.includeRaw = includeRaw;
+        to.quiesce = quiesce;
+        to.compress = compress;
+        to.speedLimit = speedLimit;
+        to.retention = retention == null ? null : retention.copy();
+    }
+}
