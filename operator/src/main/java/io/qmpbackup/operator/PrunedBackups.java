@@ -18,8 +18,10 @@ import org.jboss.logging.Logger;
 /**
  * The agent deletes the files of the chains retention does not keep and lists them in the
  * status of the backup that pruned; this deletes the VMBackups that described those files, so
- * {@code kubectl get vmbackups} lists what can still be restored. A VMBackup goes only when
- * every file it wrote was pruned on the same node and storage location.
+ * {@code kubectl get vmbackups} lists what can still be restored. A VMBackup goes when a file
+ * it wrote was pruned on the same node and storage location: retention keeps or drops a restore
+ * point for every disk alike, so one pruned file means its point is no longer kept (its other
+ * disks' files may live on in a chain a kept point needs).
  */
 @ApplicationScoped
 public class PrunedBackups {
@@ -45,7 +47,7 @@ public class PrunedBackups {
         List<String> deleted = new ArrayList<>();
         for (VMBackup b : client.resources(VMBackup.class).inNamespace(r.getMetadata().getNamespace()).list()
                 .getItems()) {
-            if (b.getMetadata().getUid().equals(r.getMetadata().getUid()) || !describesOnly(b, r, pruned)) {
+            if (b.getMetadata().getUid().equals(r.getMetadata().getUid()) || !lostAFile(b, r, pruned)) {
                 continue;
             }
             try {
@@ -71,8 +73,8 @@ public class PrunedBackups {
         handled.remove(r.getMetadata().getUid());
     }
 
-    /** True when every file {@code b} wrote is among the files {@code pruner} pruned on its node and location. */
-    private static boolean describesOnly(VMBackup b, VMBackup pruner, Set<String> pruned) {
+    /** True when a file {@code b} wrote is among the files {@code pruner} pruned on its node and location. */
+    private static boolean lostAFile(VMBackup b, VMBackup pruner, Set<String> pruned) {
         VMBackupStatus s = b.getStatus();
         if (s == null || s.phase != Phase.SUCCEEDED || s.disks == null || s.disks.isEmpty()) {
             return false;
@@ -81,11 +83,6 @@ public class PrunedBackups {
                 || !Objects.equals(b.getSpec().storage.location, pruner.getSpec().storage.location)) {
             return false;
         }
-        for (DiskResult d : s.disks) {
-            if (d.file == null || !pruned.contains(d.file)) {
-                return false;
-            }
-        }
-        return true;
+        return s.disks.stream().map((DiskResult d) -> d.file).anyMatch(pruned::contains);
     }
 }

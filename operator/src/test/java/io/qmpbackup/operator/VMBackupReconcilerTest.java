@@ -195,9 +195,12 @@ class VMBackupReconcilerTest {
                 "web1/vdb/FULL-1-vdb.qcow2"), null);
         VMBackup inc = succeeded("node-a", "default", List.of("web1/vda/INC-2-vda.qcow2",
                 "web1/vdb/INC-2-vdb.qcow2"), null);
-        // one of its disks' files survives: not all of it is gone, so it stays
+        // vdb started a new chain here, vda went on: vda's file was pruned, so this point is no longer kept
         VMBackup partly = succeeded("node-a", "default", List.of("web1/vda/INC-3-vda.qcow2",
                 "web1/vdb/FULL-3-vdb.qcow2"), null);
+        // untouched by the prune: stays
+        VMBackup later = succeeded("node-a", "default", List.of("web1/vda/FULL-5-vda.qcow2",
+                "web1/vdb/INC-5-vdb.qcow2"), null);
         // the same relative names on another node, or in another location of this node, are other files
         VMBackup otherNode = succeeded("node-b", "default", List.of("web1/vda/FULL-1-vda.qcow2",
                 "web1/vdb/FULL-1-vdb.qcow2"), null);
@@ -206,8 +209,9 @@ class VMBackupReconcilerTest {
         VMBackup pruner = succeeded("node-a", "default", List.of("web1/vda/FULL-9-vda.qcow2",
                 "web1/vdb/FULL-9-vdb.qcow2"), List.of("web1/vda/FULL-1-vda.qcow2", "web1/vdb/FULL-1-vdb.qcow2",
                         "web1/vda/INC-2-vda.qcow2", "web1/vdb/INC-2-vdb.qcow2", "web1/vda/INC-3-vda.qcow2"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> get(full) == null && get(inc) == null);
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> get(partly) != null
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(full) == null && get(inc) == null
+                && get(partly) == null);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> get(later) != null
                 && get(otherNode) != null && get(otherLocation) != null && get(pruner) != null);
         assertThat(eventReasons(pruner)).contains("PrunedBackupsDeleted");
     }
