@@ -138,6 +138,8 @@ class ChartTest {
         assertThat(verbs(operatorRole, "vmbackups/finalizers")).containsExactly("update");
         // heartbeats: the agent keeps its Lease in the release namespace, the operator watches them there
         assertThat(env.get("QMPBACKUP_AGENT_HEARTBEAT_INTERVAL").getValue()).isEqualTo("10s");
+        // hostPath storage only: QEMU opens the files by path
+        assertThat(env.get("QMPBACKUP_AGENT_PASS_FDS").getValue()).isEqualTo("false");
         assertThat(env(op).get("QMPBACKUP_OPERATOR_AGENT_LOST_TIMEOUT").getValue()).isEqualTo("60s");
         assertThat(namespacedRole(objects, "qmpbackup-node-agent-heartbeat").getRules()).singleElement()
                 .satisfies(r -> {
@@ -165,6 +167,8 @@ class ChartTest {
         Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
         assertThat(volumes.get("sockets-0").getHostPath().getPath()).isEqualTo("/var/run/qemu-server");
         assertThat(volumes.get("storage-nfs").getPersistentVolumeClaim().getClaimName()).isEqualTo("backup-nfs");
+        // a PVC is mounted in the agent's pod only: QEMU gets the backup files as open fds
+        assertThat(env.get("QMPBACKUP_AGENT_PASS_FDS").getValue()).isEqualTo("true");
         assertThat(only(objects, Deployment.class).getSpec().getReplicas()).isEqualTo(2);
         assertThat(objects).filteredOn(o -> o.getKind().equals("ServiceMonitor")).hasSize(1);
     }
@@ -176,6 +180,7 @@ class ChartTest {
                 "agent: {socketDirs: [/run/qemu], storage: [{name: default}]}",
                 "agent: {socketDirs: [/run/qemu], storage: [{name: Bad_Name, hostPath: /b}]}",
                 "operator: {noAgentTimeout: soon}",
+                "agent: {passFds: sometimes}",
                 "agent: {socketDirs: [/run/qemu], storage: [{name: d, hostPath: /b}], socketDir: /x}")) {
             Path values = Files.writeString(tmp.resolve("bad.yaml"), bad);
             assertThatThrownBy(() -> render(values)).as(bad).hasMessageContaining("values don't meet the specifications");

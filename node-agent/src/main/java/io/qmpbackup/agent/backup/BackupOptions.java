@@ -27,11 +27,14 @@ import java.util.List;
  * @param lockDir      folder of the run locks (see {@link RunLock})
  * @param agentTimeout how long to wait for the guest agent before going on without it
  * @param clock        the time source (file names, monthly folders)
+ * @param passFds      hand QEMU open files (QMP add-fd) instead of paths: for a target QEMU cannot open
+ *                     itself (a volume mounted only where this process runs); needs a QMP connection
+ *                     opened for fd passing
  */
 public record BackupOptions(BackupLevel level, Path target, String uuid, boolean monthly, List<String> include,
         List<String> exclude, boolean includeRaw, boolean compress, long speedLimit, boolean quiesce,
         Path agentSocket, boolean noSubdir, boolean noTimestamp, boolean noSymlink, Path fleeceDir, Path lockDir,
-        Duration agentTimeout, Clock clock) {
+        Duration agentTimeout, Clock clock, boolean passFds) {
 
     public BackupOptions {
         include = include == null ? List.of() : List.copyOf(include);
@@ -63,6 +66,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         b.lockDir = lockDir;
         b.agentTimeout = agentTimeout;
         b.clock = clock;
+        b.passFds = passFds;
         return b;
     }
 
@@ -86,6 +90,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         private Path lockDir;
         private Duration agentTimeout;
         private Clock clock;
+        private boolean passFds;
 
         private Builder(BackupLevel level, Path target) {
             this.level = level;
@@ -106,6 +111,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         public Builder noSubdir(boolean v) { noSubdir = v; return this; }
         public Builder noTimestamp(boolean v) { noTimestamp = v; return this; }
         public Builder noSymlink(boolean v) { noSymlink = v; return this; }
+        public Builder passFds(boolean v) { passFds = v; return this; }
         public Builder fleeceDir(Path v) { fleeceDir = v; return this; }
         public Builder lockDir(Path v) { lockDir = v; return this; }
         public Builder agentTimeout(Duration v) { agentTimeout = v; return this; }
@@ -113,7 +119,8 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
 
         public BackupOptions build() {
             return new BackupOptions(level, target, uuid, monthly, include, exclude, includeRaw, compress, speedLimit,
-                    quiesce, agentSocket, noSubdir, noTimestamp, noSymlink, fleeceDir, lockDir, agentTimeout, clock);
+                    quiesce, agentSocket, noSubdir, noTimestamp, noSymlink, fleeceDir, lockDir, agentTimeout, clock,
+                    passFds);
         }
     }
 }

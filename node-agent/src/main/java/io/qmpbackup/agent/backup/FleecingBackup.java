@@ -92,6 +92,9 @@ public final class FleecingBackup {
         long epoch;
         boolean targetAttached;
         boolean fleeceAttached;
+        /** fdsets holding the target's and the fleece image's open files (passFds), or -1. */
+        long targetFdset = -1;
+        long fleeceFdset = -1;
         boolean cbwAdded;
         boolean driveSwapped;
         boolean snapAdded;
@@ -524,7 +527,12 @@ public final class FleecingBackup {
             if (r.disk.format().equals("qcow2")) {
                 target.set("backing", com.fasterxml.jackson.databind.node.NullNode.getInstance());
             }
-            target.set("file", Json.obj("driver", "file", "filename", r.partial.toString(),
+            String targetFile = r.partial.toString();
+            if (o.passFds()) {
+                r.targetFdset = handOver(r.partial, r.targetNode);
+                targetFile = "/dev/fdset/" + r.targetFdset;
+            }
+            target.set("file", Json.obj("driver", "file", "filename", targetFile,
                     "cache", Json.obj("direct", true), "aio", "native"));
             try {
                 qmp.execute("blockdev-add", target);
@@ -532,15 +540,33 @@ public final class FleecingBackup {
                 // O_DIRECT is refused by some filesystems (tmpfs, some FUSE): fall back to the page cache
                 log.info(vm + ": target " + r.partial + " cannot be opened with O_DIRECT (" + e.description()
                         + "); writing through the page cache");
-                target.set("file", Json.obj("driver", "file", "filename", r.partial.toString()));
+                target.set("file", Json.obj("driver", "file", "filename", targetFile));
                 qmp.execute("blockdev-add", target);
             }
             r.targetAttached = true;
             if (r.fleeced) {
+                String fleeceFile = r.fleeceFile.toString();
+                if (o.passFds()) {
+                    r.fleeceFdset = handOver(r.fleeceFile, r.fleeceNode);
+                    fleeceFile = "/dev/fdset/" + r.fleeceFdset;
+                }
                 qmp.execute("blockdev-add", Json.obj("driver", "qcow2", "node-name", r.fleeceNode, "discard", "unmap",
-                        "file", Json.obj("driver", "file", "filename", r.fleeceFile.toString())));
+                        "file", Json.obj("driver", "file", "filename", fleeceFile)));
                 r.fleeceAttached = true;
             }
+        }
+    }
+
+    /**
+     * Opens {@code file} here and gives QEMU its own copy of the descriptor (add-fd); QEMU opens
+     * {@code /dev/fdset/<id>} instead of the path, which it may not see (a volume mounted only in
+     * this container). The fdset's tag is the node's name, so a later run can find and remove it.
+     */
+    private long handOver(Path file, String node) throws QmpException, BackupException {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            return qmp.addFd(f.getFD(), node);
+        } catch (IOException e) {
+            throw new BackupException(vm + ": cannot open " + file + " to hand it to QEMU: " + e.getMessage(), e);
         }
     }
 
@@ -749,6 +775,12 @@ public final class FleecingBackup {
             }
             if (r.fleeceAttached && !r.cbwAdded && tryRun("blockdev-del", Json.obj("node-name", r.fleeceNode))) {
                 r.fleeceAttached = false;
+            }
+            if (r.targetFdset >= 0 && !r.targetAttached && tryRun("remove-fd", Json.obj("fdset-id", r.targetFdset))) {
+                r.targetFdset = -1;
+            }
+            if (r.fleeceFdset >= 0 && !r.fleeceAttached && tryRun("remove-fd", Json.obj("fdset-id", r.fleeceFdset))) {
+                r.fleeceFdset = -1;
             }
         }
         return runs.stream().noneMatch(r -> r.snapAdded || r.driveSwapped || r.cbwAdded || r.targetAttached

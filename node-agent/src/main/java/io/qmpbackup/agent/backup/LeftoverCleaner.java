@@ -52,7 +52,8 @@ public final class LeftoverCleaner {
             }
             log.warn("found objects of an interrupted backup run " + t + " in the VM; removing them");
             removed += cleanRun(t);
-            if (tokensInVm().contains(t)) {
+            // fdsets are not counted: a paused QEMU closes removed fdsets only once it runs again
+            if (tokensInVm(false).contains(t)) {
                 throw new QmpException("objects of the interrupted backup run " + t + " could not all be removed from"
                         + " the VM (see the warnings above); remove the qmpbackup-" + t + "-* nodes, jobs and bitmaps"
                         + " by hand or restart the VM");
@@ -84,6 +85,10 @@ public final class LeftoverCleaner {
     }
 
     private Set<String> tokensInVm() throws QmpException {
+        return tokensInVm(true);
+    }
+
+    private Set<String> tokensInVm(boolean withFdsets) throws QmpException {
         Set<String> tokens = new LinkedHashSet<>();
         for (JsonNode j : qmp.execute("query-jobs")) {
             addToken(tokens, j.path("id").asText());
@@ -92,6 +97,13 @@ public final class LeftoverCleaner {
             addToken(tokens, n.path("node-name").asText());
             for (JsonNode b : n.path("dirty-bitmaps")) {
                 addToken(tokens, b.path("name").asText());
+            }
+        }
+        if (withFdsets) {
+            for (JsonNode set : qmp.execute("query-fdsets")) {
+                for (JsonNode fd : set.path("fds")) {
+                    addToken(tokens, fd.path("opaque").asText());
+                }
             }
         }
         return tokens;
@@ -149,7 +161,17 @@ public final class LeftoverCleaner {
         }
         // then the filters, targets and fleece images
         removed += deleteNodes(nodes, "c") + deleteNodes(nodes, "t") + deleteNodes(nodes, "f");
-        // 4. temporary bitmaps (the chain's own bitmap still holds every change: it was never cleared)
+        // 4. the files it handed to QEMU (--pass-fds): their fdsets, tagged with the node names
+        for (JsonNode set : qmp.execute("query-fdsets")) {
+            boolean ours = false;
+            for (JsonNode fd : set.path("fds")) {
+                ours |= fd.path("opaque").asText().startsWith(prefix);
+            }
+            if (ours && tryRun("remove-fd", Json.obj("fdset-id", set.path("fdset-id").asLong()))) {
+                removed++;
+            }
+        }
+        // 5. temporary bitmaps (the chain's own bitmap still holds every change: it was never cleared)
         for (JsonNode n : qmp.execute("query-named-block-nodes", Json.obj("flat", true))) {
             for (JsonNode b : n.path("dirty-bitmaps")) {
                 String bm = b.path("name").asText();

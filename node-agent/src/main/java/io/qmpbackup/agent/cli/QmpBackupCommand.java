@@ -53,11 +53,15 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
     }
 
     QmpClient connect() throws QmpException {
+        return connect(false);
+    }
+
+    QmpClient connect(boolean fdPassing) throws QmpException {
         if (socket == null) {
             throw new CommandLine.ParameterException(new CommandLine(this), "missing --socket: give the path of the"
                     + " VM's QMP socket before the command, e.g. qmpbackup --socket /run/vm1.qmp backup ...");
         }
-        return QmpClient.connect(socket, Duration.ofSeconds(connectTimeout));
+        return QmpClient.connect(socket, Duration.ofSeconds(connectTimeout), fdPassing);
     }
 
     @Command(name = "backup", description = "back up the VM's disks")
@@ -110,6 +114,11 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @Option(names = "--agent-timeout", defaultValue = "10", description = "seconds to wait for the guest agent")
         int agentTimeout;
 
+        @Option(names = "--pass-fds", description = "open the backup files here and hand QEMU the open files (QMP"
+                + " add-fd) instead of their paths: for a target QEMU cannot reach (another mount namespace, or"
+                + " QEMU running as a user without access)")
+        boolean passFds;
+
         @CommandLine.Mixin
         RetentionOptions retention;
 
@@ -120,8 +129,9 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
             BackupOptions options = BackupOptions.builder(lvl, target).uuid(uuid).monthly(monthly).include(include)
                     .exclude(exclude).includeRaw(includeRaw).compress(compress).speedLimit(speedLimit)
                     .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
-                    .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout)).build();
-            try (QmpClient qmp = top.connect()) {
+                    .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
+                    .passFds(passFds).build();
+            try (QmpClient qmp = top.connect(passFds)) {
                 FleecingBackup backup = new FleecingBackup(qmp, options, top.log);
                 SignalGuard.watch(backup);
                 BackupResult result = backup.run();

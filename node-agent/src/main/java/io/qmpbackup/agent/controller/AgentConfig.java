@@ -23,6 +23,13 @@ public interface AgentConfig {
     @WithDefault("2")
     int maxConcurrent();
 
+    /**
+     * Hand QEMU the backup and fleece files open (QMP add-fd) instead of by path: needed when the
+     * storage is a volume mounted in the agent's pod only (a PVC), which QEMU on the host cannot see.
+     */
+    @WithDefault("false")
+    boolean passFds();
+
     @WithDefault("2s")
     Duration progressInterval();
 

@@ -108,9 +108,9 @@ final class BackupWork implements WorkRun {
                 .monthly(Boolean.TRUE.equals(spec.monthly)).include(spec.include).exclude(spec.exclude)
                 .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
                 .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit).quiesce(Boolean.TRUE.equals(spec.quiesce))
-                .agentSocket(vm.agentSocket == null ? null : Path.of(vm.agentSocket)).build();
+                .agentSocket(vm.agentSocket == null ? null : Path.of(vm.agentSocket)).passFds(config.passFds()).build();
         List<String> warnings = new ArrayList<>();
-        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10))) {
+        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10), config.passFds())) {
             backup = new FleecingBackup(qmp, options, new BackupLog() {
                 @Override
                 public void info(String message) {

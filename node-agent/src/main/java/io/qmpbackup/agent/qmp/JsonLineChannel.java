@@ -17,8 +17,9 @@ import java.util.function.Consumer;
  * consumer; when the peer goes away the close handler runs once with the cause.
  *
  * <p>Uses the JDK's own UNIX-domain {@link SocketChannel} (Java 16+): it needs no native
- * library, which keeps the CLI a plain {@code java -cp} process. File-descriptor passing
- * (junixsocket) is not needed by anything the engine sends.
+ * library, which keeps the CLI a plain {@code java -cp} process. A channel opened for fd passing
+ * uses junixsocket's channel instead (a native library it unpacks at first use): only it can
+ * send a file descriptor with a message (SCM_RIGHTS), which QMP's {@code add-fd} takes.
  *
  * <p>A byte 0xFF on the wire (the guest agent's sync delimiter) discards any partial line
  * received before it.
@@ -40,14 +41,22 @@ final class JsonLineChannel implements AutoCloseable {
 
     static JsonLineChannel open(Path socket, Consumer<JsonNode> onMessage, Consumer<Throwable> onClose)
             throws QmpException {
+        return open(socket, false, onMessage, onClose);
+    }
+
+    static JsonLineChannel open(Path socket, boolean fdPassing, Consumer<JsonNode> onMessage,
+            Consumer<Throwable> onClose) throws QmpException {
         SocketChannel ch;
         try {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        } catch (IOException e) {
-            throw new QmpException("cannot create a UNIX socket: " + e.getMessage(), e);
+            ch = fdPassing ? org.newsclub.net.unix.AFUNIXSocketChannel.open()
+                    : SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException | LinkageError e) {
+            throw new QmpException("cannot create a UNIX socket" + (fdPassing ? " that passes file descriptors"
+                    + " (junixsocket's native library)" : "") + ": " + e.getMessage(), e);
         }
         try {
-            ch.connect(UnixDomainSocketAddress.of(socket));
+            ch.connect(fdPassing ? org.newsclub.net.unix.AFUNIXSocketAddress.of(socket)
+                    : UnixDomainSocketAddress.of(socket));
         } catch (IOException e) {
             closeQuietly(ch);
             throw new QmpException("cannot connect to socket " + socket + ": " + describe(e)
@@ -77,9 +86,35 @@ final class JsonLineChannel implements AutoCloseable {
     }
 
     void sendRaw(byte[] bytes) throws QmpException {
+        sendRaw(bytes, null);
+    }
+
+    /**
+     * Writes the message and its newline with {@code fd} attached (SCM_RIGHTS on the first write).
+     * Needs a channel opened for fd passing.
+     */
+    void send(JsonNode message, java.io.FileDescriptor fd) throws QmpException {
+        byte[] body;
+        try {
+            body = Json.MAPPER.writeValueAsBytes(message);
+        } catch (IOException e) {
+            throw new QmpException("cannot encode " + message, e);
+        }
+        byte[] line = java.util.Arrays.copyOf(body, body.length + 1);
+        line[body.length] = '\n';
+        sendRaw(line, fd);
+    }
+
+    private void sendRaw(byte[] bytes, java.io.FileDescriptor fd) throws QmpException {
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         synchronized (writeLock) {
             try {
+                if (fd != null) {
+                    if (!(channel instanceof org.newsclub.net.unix.AFUNIXSocketChannel af)) {
+                        throw new QmpException("the connection to " + socket + " was not opened for fd passing");
+                    }
+                    af.setOutboundFileDescriptors(fd);
+                }
                 while (buf.hasRemaining()) {
                     channel.write(buf);
                 }

@@ -34,8 +34,8 @@ public final class QmpClient implements AutoCloseable {
     private final JsonLineChannel channel;
     private volatile Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
 
-    private QmpClient(Path socket) throws QmpException {
-        this.channel = JsonLineChannel.open(socket, this::onMessage, this::onClose);
+    private QmpClient(Path socket, boolean fdPassing) throws QmpException {
+        this.channel = JsonLineChannel.open(socket, fdPassing, this::onMessage, this::onClose);
     }
 
     /**
@@ -43,7 +43,12 @@ public final class QmpClient implements AutoCloseable {
      * never greets is almost always held by another client: QMP sockets serve one at a time.
      */
     public static QmpClient connect(Path socket, Duration timeout) throws QmpException {
-        QmpClient c = new QmpClient(socket);
+        return connect(socket, timeout, false);
+    }
+
+    /** As {@link #connect(Path, Duration)}; {@code fdPassing} opens a connection {@link #addFd} can use. */
+    public static QmpClient connect(Path socket, Duration timeout, boolean fdPassing) throws QmpException {
+        QmpClient c = new QmpClient(socket, fdPassing);
         try {
             try {
                 c.greeting.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -104,7 +109,10 @@ public final class QmpClient implements AutoCloseable {
 
     /** Sends a command and waits for its reply; returns QEMU's {@code return} value. */
     public JsonNode execute(String command, ObjectNode arguments) throws QmpException {
-        CompletableFuture<JsonNode> reply = send(command, arguments);
+        return await(send(command, arguments), command);
+    }
+
+    private JsonNode await(CompletableFuture<JsonNode> reply, String command) throws QmpException {
         try {
             return reply.get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
@@ -118,8 +126,25 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Hands QEMU an open file: {@code add-fd} with the descriptor attached. QEMU keeps its own copy
+     * in a new fdset, which {@code /dev/fdset/<id>} names wherever QEMU takes a file name.
+     *
+     * @param opaque a tag QEMU shows in query-fdsets (for finding leftovers)
+     * @return the fdset id
+     */
+    public long addFd(java.io.FileDescriptor fd, String opaque) throws QmpException {
+        CompletableFuture<JsonNode> reply = send("add-fd", Json.obj("opaque", opaque), fd);
+        return await(reply, "add-fd").path("fdset-id").asLong();
+    }
+
     /** Sends a command without waiting; the future completes with the reply or fails typed. */
     public CompletableFuture<JsonNode> send(String command, ObjectNode arguments) throws QmpException {
+        return send(command, arguments, null);
+    }
+
+    private CompletableFuture<JsonNode> send(String command, ObjectNode arguments, java.io.FileDescriptor fd)
+            throws QmpException {
         String id = "q" + ids.incrementAndGet();
         CompletableFuture<JsonNode> reply = new CompletableFuture<>();
         pending.put(id, reply);
@@ -132,7 +157,11 @@ public final class QmpClient implements AutoCloseable {
             msg.set("arguments", arguments);
         }
         try {
-            channel.send(msg);
+            if (fd == null) {
+                channel.send(msg);
+            } else {
+                channel.send(msg, fd);
+            }
         } catch (QmpException e) {
             pending.remove(id);
             pendingCommand.remove(id);

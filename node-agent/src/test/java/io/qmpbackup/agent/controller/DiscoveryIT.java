@@ -59,6 +59,7 @@ class DiscoveryIT {
             @Override public String discoveryNamespace() { return "qmpbackup"; }
             @Override public Duration staleAfter() { return staleAfter; }
             @Override public Duration heartbeatInterval() { return Duration.ofSeconds(10); }
+            @Override public boolean passFds() { return false; }
         };
     }
 
