@@ -564,7 +564,9 @@ public final class FleecingBackup {
      */
     private long handOver(Path file, String node) throws QmpException, BackupException {
         try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
-            return qmp.addFd(f.getFD(), node);
+            long fdset = qmp.addFd(f.getFD(), node);
+            log.info(vm + ": " + file.getFileName() + " handed to QEMU open, as /dev/fdset/" + fdset);
+            return fdset;
         } catch (IOException e) {
             throw new BackupException(vm + ": cannot open " + file + " to hand it to QEMU: " + e.getMessage(), e);
         }

@@ -78,6 +78,8 @@ class OperatorAgentE2EIT {
                 "operator: {noAgentTimeout: 6s, leaderElection: false, agentLostTimeout: 4s}",
                 "agent:",
                 "  heartbeatInterval: 1s",
+                // the path a PVC takes: the agent hands QEMU the backup files open (add-fd)
+                "  passFds: true",
                 "  discovery: {interval: 1s, pattern: qmp.sock}",
                 "  socketDirs: [" + vmDir + "]",
                 "  storage: [{name: default, hostPath: " + storage + "}]", ""));
