@@ -39,14 +39,16 @@ public class PrunedBackups {
 
     public void onFinished(VMBackup r) {
         VMBackupStatus s = r.getStatus();
-        if (s == null || s.phase != Phase.SUCCEEDED || s.retention == null || s.retention.prunedFiles == null
-                || s.retention.prunedFiles.isEmpty() || !handled.add(r.getMetadata().getUid())) {
+        if (s == null || s.phase != Phase.SUCCEEDED || s.node == null || s.retention == null
+                || s.retention.prunedFiles == null || s.retention.prunedFiles.isEmpty()
+                || !handled.add(r.getMetadata().getUid())) {
             return;
         }
         Set<String> pruned = new HashSet<>(s.retention.prunedFiles);
         List<String> deleted = new ArrayList<>();
-        for (VMBackup b : client.resources(VMBackup.class).inNamespace(r.getMetadata().getNamespace()).list()
-                .getItems()) {
+        // only that node's backups can describe files on that node (the operator labels each one)
+        for (VMBackup b : client.resources(VMBackup.class).inNamespace(r.getMetadata().getNamespace())
+                .withLabel(VMBackup.NODE_LABEL, s.node).list().getItems()) {
             if (b.getMetadata().getUid().equals(r.getMetadata().getUid()) || !lostAFile(b, r, pruned)) {
                 continue;
             }

@@ -154,7 +154,11 @@ class VMBackupReconcilerTest {
 
     /** Plays the agent: the backup ran on node-a and wrote these files (relative to its location). */
     private VMBackup succeeded(String node, String location, List<String> files, List<String> pruned) {
-        VMBackup b = create(node, location);
+        VMBackup created = create(node, location);
+        // as in life: the operator hands it to the node (and labels it) before an agent runs it
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(created).getStatus() != null
+                && get(created).getStatus().phase == Phase.SCHEDULED);
+        VMBackup b = get(created);
         io.qmpbackup.api.v1alpha1.VMBackupStatus st = new io.qmpbackup.api.v1alpha1.VMBackupStatus();
         st.phase = Phase.SUCCEEDED;
         st.node = node;
