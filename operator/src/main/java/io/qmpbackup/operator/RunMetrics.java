@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Prometheus metrics (at /q/metrics): runs by kind and result, bytes written, run duration,
- * and the time of the last successful backup per VM.
+ * the time of the last successful backup per VM, and what retention deleted.
  */
 @ApplicationScoped
 public class RunMetrics {
@@ -34,6 +34,16 @@ public class RunMetrics {
         }
         if ("Succeeded".equals(result)) {
             succeededBefore(kind, namespace, vm, end == null ? Instant.now() : end);
+        }
+    }
+
+    /** Retention after a backup: chains and bytes it deleted. */
+    public void pruned(long chains, long bytes) {
+        if (chains > 0) {
+            registry.counter("qmpbackup_retention_pruned_chains_total").increment(chains);
+        }
+        if (bytes > 0) {
+            registry.counter("qmpbackup_retention_freed_bytes_total").increment(bytes);
         }
     }
 

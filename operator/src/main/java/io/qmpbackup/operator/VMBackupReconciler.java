@@ -76,6 +76,13 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
     }
 
     @Override
+    public long[] pruned(VMBackup r) {
+        var rr = r.getStatus() == null ? null : r.getStatus().retention;
+        return rr == null ? new long[] {0, 0} : new long[] {rr.chainsPruned == null ? 0 : rr.chainsPruned,
+                rr.bytesFreed == null ? 0 : rr.bytesFreed};
+    }
+
+    @Override
     public long bytes(VMBackup r) {
         if (r.getStatus() == null || r.getStatus().disks == null) {
             return 0;

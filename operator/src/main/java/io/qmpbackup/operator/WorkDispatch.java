@@ -59,6 +59,11 @@ public class WorkDispatch {
         String vm(R r);
 
         long bytes(R r);
+
+        /** What retention did after this run: chains pruned and bytes freed (none for restores). */
+        default long[] pruned(R r) {
+            return new long[] {0, 0};
+        }
     }
 
     public record Target(String node, String failReason, String failMessage) {
@@ -221,6 +226,8 @@ public class WorkDispatch {
             metrics.finished(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), s.phase.value(), work.bytes(r),
                     s.startTime == null ? null : Instant.parse(s.startTime),
                     s.completionTime == null ? null : Instant.parse(s.completionTime));
+            long[] pruned = work.pruned(r);
+            metrics.pruned(pruned[0], pruned[1]);
         }
     }
 

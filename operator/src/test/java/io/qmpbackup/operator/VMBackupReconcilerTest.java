@@ -175,6 +175,7 @@ class VMBackupReconcilerTest {
             st.retention.prunedFiles = pruned;
             st.retention.chainsPruned = 1;
             st.retention.chainsKept = 1;
+            st.retention.bytesFreed = 3L << 30;
         }
         // the operator may be writing its own status (Scheduled) at the same moment: retry on conflict
         for (int attempt = 0; ; attempt++) {
@@ -191,7 +192,7 @@ class VMBackupReconcilerTest {
     }
 
     @Test
-    void theVMBackupsOfPrunedChainsAreDeletedAndNoOthers() {
+    void theVMBackupsOfPrunedChainsAreDeletedAndNoOthers() throws Exception {
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-b").endMetadata().build())
                 .createOr(n -> n.update());
         // a two-disk full and an incremental in the pruned chain
@@ -218,6 +219,8 @@ class VMBackupReconcilerTest {
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> get(later) != null
                 && get(otherNode) != null && get(otherLocation) != null && get(pruner) != null);
         assertThat(eventReasons(pruner)).contains("PrunedBackupsDeleted");
+        await().atMost(Duration.ofSeconds(10)).until(() -> metrics().contains("qmpbackup_retention_freed_bytes_total"));
+        assertThat(metrics()).containsPattern("qmpbackup_retention_pruned_chains_total(\\{[^}]*\\})? [1-9]");
     }
 
     /** The heartbeat the node agent on {@code node} keeps, renewed at {@code renewed}. */
