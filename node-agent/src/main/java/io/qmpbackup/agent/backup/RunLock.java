@@ -19,6 +19,12 @@ import java.util.HexFormat;
  */
 public final class RunLock implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * Runs alive in this process. Their lock files are never opened by {@link #isAlive}: the JDK's
+     * locks are POSIX record locks, owned by the process, and closing any channel on the file
+     * would drop the lock the live run holds.
+     */
+    private static final java.util.Set<String> OWN = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private final String token;
     private final Path file;
@@ -48,11 +54,15 @@ public final class RunLock implements AutoCloseable {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         FileLock lock = ch.lock();
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes()));
+        OWN.add(token);
         return new RunLock(token, file, ch, lock);
     }
 
     /** True when the run with this token is still alive (its lock is held). */
     public static boolean isAlive(Path lockDir, String token) {
+        if (OWN.contains(token)) {
+            return true;
+        }
         Path file = lockDir.resolve("qmpbackup-" + token + ".lock");
         if (!Files.exists(file)) {
             return false;
@@ -84,6 +94,8 @@ public final class RunLock implements AutoCloseable {
             Files.deleteIfExists(file);
         } catch (IOException ignored) {
             // a stale lock file without a holder is treated as dead by the next run
+        } finally {
+            OWN.remove(token);
         }
     }
 }

@@ -16,16 +16,25 @@ import java.util.function.Consumer;
  * The lock is an flock on {@code <target>/.qmpbackup.lock}, so it holds between the node agent,
  * a CLI run on the host and any other process that sees the same folder; the kernel drops it
  * when its holder dies.
+ *
+ * <p>Within one process a semaphore per lock file comes first, and only its holder opens the
+ * file: the JDK's locks are POSIX record locks, which belong to the process, and closing any
+ * channel on the file would drop the lock another run of the same process holds.
  */
 public final class TargetLock implements AutoCloseable {
     public static final String FILE = ".qmpbackup.lock";
+    private static final java.util.Map<Path, java.util.concurrent.Semaphore> IN_PROCESS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private final FileChannel channel;
     private final FileLock lock;
+    private final java.util.concurrent.Semaphore slot;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private TargetLock(FileChannel channel, FileLock lock) {
+    private TargetLock(FileChannel channel, FileLock lock, java.util.concurrent.Semaphore slot) {
         this.channel = channel;
         this.lock = lock;
+        this.slot = slot;
     }
 
     /**
@@ -41,20 +50,39 @@ public final class TargetLock implements AutoCloseable {
     public static TargetLock acquire(Path target, Duration wait, String what, Consumer<String> waiting)
             throws IOException {
         Files.createDirectories(target);
-        Path file = target.resolve(FILE);
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        Path file = target.resolve(FILE).toAbsolutePath().normalize();
         long deadline = System.nanoTime() + wait.toNanos();
-        boolean told = false;
+        java.util.concurrent.Semaphore slot = IN_PROCESS.computeIfAbsent(file,
+                k -> new java.util.concurrent.Semaphore(1));
+        String busy = "backup target " + target + " is busy: another backup or prune of it is running (it holds "
+                + file + "); " + what + " waited " + wait.toSeconds() + " s; run it again when the other one is done";
         try {
+            if (!slot.tryAcquire()) {
+                waiting.accept(what + " waits for another backup or prune of " + target + " to finish (up to "
+                        + wait.toSeconds() + " s)");
+                if (!slot.tryAcquire(Math.max(0, deadline - System.nanoTime()),
+                        java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    throw new IOException(busy);
+                }
+                waiting = m -> { };
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(what + " was interrupted while waiting for the lock on " + target, e);
+        }
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            boolean told = false;
             while (true) {
                 FileLock l;
                 try {
                     l = ch.tryLock();
                 } catch (OverlappingFileLockException e) {
-                    l = null; // held by another run in this very process
+                    l = null; // cannot happen while we hold the slot; be safe anyway
                 }
                 if (l != null) {
-                    return new TargetLock(ch, l);
+                    return new TargetLock(ch, l, slot);
                 }
                 if (!told) {
                     waiting.accept(what + " waits for another backup or prune of " + target + " to finish (up to "
@@ -62,19 +90,29 @@ public final class TargetLock implements AutoCloseable {
                     told = true;
                 }
                 if (System.nanoTime() >= deadline) {
-                    throw new IOException("backup target " + target + " is busy: another backup or prune of it is"
-                            + " running (it holds " + file + "); " + what + " waited " + wait.toSeconds()
-                            + " s; run it again when the other one is done");
+                    throw new IOException(busy);
                 }
                 Thread.sleep(100);
             }
         } catch (InterruptedException e) {
-            ch.close();
+            closeQuietly(ch);
+            slot.release();
             Thread.currentThread().interrupt();
             throw new IOException(what + " was interrupted while waiting for the lock on " + target, e);
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            closeQuietly(ch);
+            slot.release();
             throw e;
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing more to release
+            }
         }
     }
 
@@ -96,11 +134,16 @@ public final class TargetLock implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         try {
             lock.release();
             channel.close();
         } catch (IOException ignored) {
             // closing the channel drops the lock in any case
+        } finally {
+            slot.release();
         }
     }
 }
