@@ -76,10 +76,10 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
     }
 
     @Override
-    public long[] pruned(VMBackup r) {
+    public WorkDispatch.Pruned pruned(VMBackup r) {
         var rr = r.getStatus() == null ? null : r.getStatus().retention;
-        return rr == null ? new long[] {0, 0} : new long[] {rr.chainsPruned == null ? 0 : rr.chainsPruned,
-                rr.bytesFreed == null ? 0 : rr.bytesFreed};
+        return rr == null ? WorkDispatch.Pruned.NONE : new WorkDispatch.Pruned(
+                rr.chainsPruned == null ? 0 : rr.chainsPruned, rr.bytesFreed == null ? 0 : rr.bytesFreed);
     }
 
     @Override

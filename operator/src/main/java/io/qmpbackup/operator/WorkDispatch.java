@@ -60,10 +60,15 @@ public class WorkDispatch {
 
         long bytes(R r);
 
-        /** What retention did after this run: chains pruned and bytes freed (none for restores). */
-        default long[] pruned(R r) {
-            return new long[] {0, 0};
+        /** What retention did after this run (nothing for restores). */
+        default Pruned pruned(R r) {
+            return Pruned.NONE;
         }
+    }
+
+    /** Chains retention deleted after a run, and the bytes that freed. */
+    public record Pruned(long chains, long bytes) {
+        static final Pruned NONE = new Pruned(0, 0);
     }
 
     public record Target(String node, String failReason, String failMessage) {
@@ -226,8 +231,8 @@ public class WorkDispatch {
             metrics.finished(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), s.phase.value(), work.bytes(r),
                     s.startTime == null ? null : Instant.parse(s.startTime),
                     s.completionTime == null ? null : Instant.parse(s.completionTime));
-            long[] pruned = work.pruned(r);
-            metrics.pruned(pruned[0], pruned[1]);
+            Pruned pruned = work.pruned(r);
+            metrics.pruned(pruned.chains(), pruned.bytes());
         }
     }
 

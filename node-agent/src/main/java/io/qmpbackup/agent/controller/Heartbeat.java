@@ -29,6 +29,8 @@ final class Heartbeat {
     private final Duration interval;
     private final Clock clock;
     private volatile boolean warned;
+    /** The Lease as the last renewal left it: renewing it needs no read first (a conflict reads again). */
+    private Lease current;
 
     Heartbeat(KubernetesClient client, String namespace, String node, String instance, Duration interval, Clock clock) {
         this.client = client;
@@ -39,18 +41,16 @@ final class Heartbeat {
         this.clock = clock;
     }
 
-    static String leaseName(String node) {
-        return AgentLease.name(node);
-    }
-
     void beat() {
         ZonedDateTime now = ZonedDateTime.now(clock);
         int duration = (int) Math.max(1, interval.multipliedBy(3).toSeconds());
         try {
-            Lease current = client.leases().inNamespace(namespace).withName(leaseName(node)).get();
             if (current == null) {
-                client.leases().inNamespace(namespace).resource(new LeaseBuilder().withNewMetadata()
-                        .withName(leaseName(node)).withNamespace(namespace)
+                current = client.leases().inNamespace(namespace).withName(AgentLease.name(node)).get();
+            }
+            if (current == null) {
+                current = client.leases().inNamespace(namespace).resource(new LeaseBuilder().withNewMetadata()
+                        .withName(AgentLease.name(node)).withNamespace(namespace)
                         .withLabels(Map.of(AgentLease.COMPONENT_LABEL, AgentLease.COMPONENT, VMBackup.NODE_LABEL, node))
                         .endMetadata().withNewSpec().withHolderIdentity(instance).withLeaseDurationSeconds(duration)
                         .withAcquireTime(now).withRenewTime(now).endSpec().build()).create();
@@ -64,17 +64,18 @@ final class Heartbeat {
                     current.getSpec().setLeaseTransitions(current.getSpec().getLeaseTransitions() == null ? 1
                             : current.getSpec().getLeaseTransitions() + 1);
                 }
-                client.leases().inNamespace(namespace).resource(current).update();
+                current = client.leases().inNamespace(namespace).resource(current).update();
             }
             if (warned) {
-                LOG.infof("heartbeat Lease %s/%s renewed again", namespace, leaseName(node));
+                LOG.infof("heartbeat Lease %s/%s renewed again", namespace, AgentLease.name(node));
                 warned = false;
             }
         } catch (KubernetesClientException e) {
+            current = null; // read it again next time (someone else changed it, or it is gone)
             if (!warned) {
                 LOG.warnf("cannot renew the heartbeat Lease %s/%s: %s (needs get/create/update on leases in"
                         + " that namespace); after the operator's agent-lost-timeout it fails this node's running"
-                        + " work with AgentLost", namespace, leaseName(node), e.getMessage());
+                        + " work with AgentLost", namespace, AgentLease.name(node), e.getMessage());
                 warned = true;
             }
         }

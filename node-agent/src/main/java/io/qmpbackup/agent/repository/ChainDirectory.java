@@ -77,28 +77,24 @@ public final class ChainDirectory {
 
     /** Backup files (not partial) of this disk in its folder, in name order. */
     public List<Path> backupFiles(String imageBasename) throws IOException {
-        Path folder = diskFolder(imageBasename);
-        if (!Files.isDirectory(folder)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(folder)) {
-            return s.filter(p -> {
-                Matcher m = BACKUP_NAME.matcher(p.getFileName().toString());
-                return m.matches() && m.group(3).equals(imageBasename);
-            }).sorted().toList();
-        }
+        return filesOf(imageBasename, n -> {
+            Matcher m = BACKUP_NAME.matcher(n);
+            return m.matches() && m.group(3).equals(imageBasename);
+        });
     }
 
     public List<Path> partialFiles(String imageBasename) throws IOException {
+        return filesOf(imageBasename, n -> n.endsWith(PARTIAL_SUFFIX) && n.contains(imageBasename));
+    }
+
+    /** Files in this disk's folder whose names pass {@code name}, in name order. */
+    private List<Path> filesOf(String imageBasename, java.util.function.Predicate<String> name) throws IOException {
         Path folder = diskFolder(imageBasename);
         if (!Files.isDirectory(folder)) {
             return List.of();
         }
         try (Stream<Path> s = Files.list(folder)) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return n.endsWith(PARTIAL_SUFFIX) && n.contains(imageBasename);
-            }).sorted().toList();
+            return s.filter(p -> name.test(p.getFileName().toString())).sorted().toList();
         }
     }
 

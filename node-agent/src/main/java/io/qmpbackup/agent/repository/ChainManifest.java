@@ -91,6 +91,13 @@ public final class ChainManifest {
         AtomicFiles.write(path, Json.MAPPER.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(this));
     }
 
+    /** Numbers the entries 1, 2, 3... again after some were removed. */
+    public void renumber() {
+        for (int i = 0; i < entries.size(); i++) {
+            entries.get(i).sequence = i + 1;
+        }
+    }
+
     public Optional<Entry> last() {
         return entries.isEmpty() ? Optional.empty() : Optional.of(entries.get(entries.size() - 1));
     }

@@ -56,15 +56,17 @@ public final class TargetLock implements AutoCloseable {
                 k -> new java.util.concurrent.Semaphore(1));
         String busy = "backup target " + target + " is busy: another backup or prune of it is running (it holds "
                 + file + "); " + what + " waited " + wait.toSeconds() + " s; run it again when the other one is done";
+        String waits = what + " waits for another backup or prune of " + target + " to finish (up to "
+                + wait.toSeconds() + " s)";
+        boolean told = false;
         try {
             if (!slot.tryAcquire()) {
-                waiting.accept(what + " waits for another backup or prune of " + target + " to finish (up to "
-                        + wait.toSeconds() + " s)");
+                waiting.accept(waits);
+                told = true;
                 if (!slot.tryAcquire(Math.max(0, deadline - System.nanoTime()),
                         java.util.concurrent.TimeUnit.NANOSECONDS)) {
                     throw new IOException(busy);
                 }
-                waiting = m -> { };
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -73,7 +75,6 @@ public final class TargetLock implements AutoCloseable {
         FileChannel ch = null;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            boolean told = false;
             while (true) {
                 FileLock l;
                 try {
@@ -85,8 +86,7 @@ public final class TargetLock implements AutoCloseable {
                     return new TargetLock(ch, l, slot);
                 }
                 if (!told) {
-                    waiting.accept(what + " waits for another backup or prune of " + target + " to finish (up to "
-                            + wait.toSeconds() + " s)");
+                    waiting.accept(waits);
                     told = true;
                 }
                 if (System.nanoTime() >= deadline) {

@@ -136,10 +136,10 @@ public final class ChainRestore {
         ChainFile nextInc = next != null && next.isInc() ? next : null;
         steps.add(manifestUpdate(m -> {
             m.entries.removeIf(e -> removed.stream().anyMatch(r -> r.name().equals(e.file)));
-            for (int i = 0; i < m.entries.size(); i++) {
-                m.entries.get(i).sequence = i + 1;
-                if (nextInc != null && m.entries.get(i).file.equals(nextInc.name())) {
-                    m.entries.get(i).backingFile = full.name();
+            m.renumber();
+            for (ChainManifest.Entry e : m.entries) {
+                if (nextInc != null && e.file.equals(nextInc.name())) {
+                    e.backingFile = full.name();
                 }
             }
             refreshChecksums(m, rewritten);

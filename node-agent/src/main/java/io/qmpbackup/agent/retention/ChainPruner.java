@@ -82,14 +82,15 @@ public final class ChainPruner {
         long[] freed = {0};
         Map<Path, ChainManifest> manifests = new LinkedHashMap<>();
         for (Path folder : chainFolders()) {
-            for (Path mf : manifestFiles(folder)) {
+            List<Path> folderManifests = manifestFiles(folder);
+            for (Path mf : folderManifests) {
                 ChainManifest m = ChainManifest.read(mf).orElseThrow();
                 manifests.put(mf, m);
                 if (!dryRun) {
                     finishEarlierPrune(mf, m, deleted, freed);
                 }
             }
-            if (manifestFiles(folder).isEmpty() && hasBackupFiles(folder)) {
+            if (folderManifests.isEmpty() && hasBackupFiles(folder)) {
                 warn(warnings, folder + " holds backups but no chain manifest (*.chain.json): retention leaves it"
                         + " alone; it only prunes chains written by this tool");
             }
@@ -170,10 +171,9 @@ public final class ChainPruner {
                 m.pruned.add(p);
             }
             m.entries.removeAll(drop);
-            for (int i = 0; i < m.entries.size(); i++) {
-                m.entries.get(i).sequence = i + 1;
-            }
+            m.renumber();
             m.write(mf);
+            Set<String> gone = new HashSet<>();
             for (ChainManifest.Entry x : drop) {
                 if (stillListed.contains(x.file)) {
                     continue;
@@ -184,8 +184,9 @@ public final class ChainPruner {
                     deleted.add(f);
                     freed[0] += size;
                 }
-                removeLinksTo(folder, f);
+                gone.add(x.file);
             }
+            removeLinksTo(folder, gone);
             AtomicFiles.fsyncDirectory(folder);
         }
         if (!dryRun) {
@@ -326,12 +327,12 @@ public final class ChainPruner {
         }
     }
 
-    /** The FULL-/COPY- symlinks --no-timestamp made to a file now deleted. */
-    private static void removeLinksTo(Path folder, Path deleted) throws IOException {
+    /** The FULL-/COPY- symlinks --no-timestamp made to files now deleted. */
+    private static void removeLinksTo(Path folder, Set<String> deleted) throws IOException {
         try (Stream<Path> s = Files.list(folder)) {
             for (Path p : s.filter(Files::isSymbolicLink).toList()) {
                 Path to = Files.readSymbolicLink(p);
-                if (to.getFileName() != null && to.getFileName().equals(deleted.getFileName()) && !Files.exists(p)) {
+                if (to.getFileName() != null && deleted.contains(to.getFileName().toString()) && !Files.exists(p)) {
                     Files.deleteIfExists(p);
                 }
             }
