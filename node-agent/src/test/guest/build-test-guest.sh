@@ -171,12 +171,21 @@ chmod 1777 "$R/tmp"
 
 cp "$BUSYBOX" "$R/bin/busybox"
 "$BUSYBOX" --list-full > "$WORK/applets" || die "busybox --list-full failed"
+# The links are relative to the tree's root: an absolute /bin/busybox link would, when tested
+# on the host, follow the host's own /bin/busybox, which a fresh machine does not have. Every
+# test below looks at the tree only (-L, the applet list, the tree's own busybox), never the host.
 while read -r applet; do
     [ -n "$applet" ] && [ ! -e "$R/$applet" ] && [ ! -L "$R/$applet" ] || continue
-    ln -s /bin/busybox "$R/$applet"
+    up=$(dirname "$applet" | sed -e 's|^/||' -e 's|[^/][^/]*|..|g')
+    ln -s "$up/bin/busybox" "$R/$applet"
 done < "$WORK/applets"
-[ -e "$R/bin/sh" ] && [ -e "$R/sbin/insmod" ] && [ -e "$R/bin/mount" ] \
-    || die "busybox lacks sh/insmod/mount applets"
+for applet in /bin/sh /sbin/insmod /bin/mount; do
+    grep -qx "${applet#/}" "$WORK/applets" && [ -L "$R$applet" ] \
+        || die "busybox-static $BBVER has no $applet applet: the guest cannot boot without it"
+    [ "$(cd "$(dirname "$R$applet")" && readlink -f "$(basename "$applet")")" = "$(readlink -f "$R/bin/busybox")" ] \
+        || die "$R$applet does not resolve to the tree's own busybox"
+done
+"$R/bin/busybox" sh -c true || die "the busybox from busybox-static does not run on this host"
 
 # qemu-ga's guest-shutdown runs "/sbin/shutdown -P|-H|-r +0 message".
 rm -f "$R/sbin/shutdown"
@@ -234,6 +243,8 @@ INTERP=$(echo "$LDD_OUT" | sed -n 's/^[[:space:]]*\(\/[^ ]*ld-linux[^ ]*\) (0x.*
 if [ "$(id -u)" -eq 0 ] && command -v chroot >/dev/null 2>&1; then
     chroot "$R" /usr/sbin/qemu-ga -V >/dev/null 2>&1 \
         || die "qemu-ga does not run inside the initramfs tree (missing library?)"
+    chroot "$R" /bin/sh -c 'test -x /sbin/insmod && test -x /bin/mount && /bin/true' >/dev/null 2>&1 \
+        || die "busybox applets do not run inside the initramfs tree (broken links?)"
 fi
 
 cat > "$R/init" <<EOF
