@@ -14,7 +14,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/qmpbackup-bench}
-[ -f "$top/node-agent/target/node-agent.jar" ] || (cd "$top" && mvn -q -B -DskipTests package)
+[ -f "$top/engine/target/engine.jar" ] || (cd "$top" && mvn -q -B -DskipTests package)
 
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=""

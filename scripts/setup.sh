@@ -28,4 +28,4 @@ fi
 qemu-system-x86_64 --version | head -n1
 cd "$top"
 mvn -q -B -DskipTests package
-echo "setup: built $top/node-agent/target/node-agent.jar"
+echo "setup: built $top/engine/target/engine.jar (bin/qmpbackup, bin/qmprestore) and the agent and operator"

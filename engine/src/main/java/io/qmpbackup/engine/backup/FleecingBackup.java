@@ -1,0 +1,233 @@
+package io.qmpbackup.engine.backup;
+
+import io.qmpbackup.engine.qmp.BlockGraph;
+import io.qmpbackup.engine.qmp.QmpClient;
+import io.qmpbackup.engine.qmp.QmpDisconnectedException;
+import io.qmpbackup.engine.qmp.QmpException;
+import io.qmpbackup.engine.repository.ChainDirectory;
+import io.qmpbackup.engine.repository.TargetLock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * One live backup of a VM through image fleecing (QEMU 7.1+), as a list of steps:
+ * <ol>
+ * <li>check the options, take the target's lock and a run token, clean what dead runs left;</li>
+ * <li>plan ({@link BackupPlanner}: which disks, which level, and why), touching nothing;</li>
+ * <li>create the files ({@link TargetFiles}), change the block graph ({@link RunGraph}): targets,
+ * {@code next} bitmaps, the snapshot point, the jobs, and wait for them ({@link JobProgress});</li>
+ * <li>take the run's nodes out of the VM ({@link RunObjects}), rename and record the files
+ * ({@link ChainRecorder}), and only then move change tracking forward ({@link BitmapCommit}).</li>
+ * </ol>
+ * Every step that changes the VM or the target registers its inverse on an {@link UndoStack};
+ * failure, cancel and signals all unwind it, so a failed run leaves the VM, its change tracking
+ * and the chain as they were. The filter is added without the {@code bitmap} option, so
+ * snapshot-access can serve any cluster the job asks for (qmpbackup's "Permission denied" on
+ * busy guests).
+ */
+public final class FleecingBackup {
+    /** How long a backup waits for another backup or prune of the same target. */
+    static final Duration TARGET_LOCK_WAIT = Duration.ofSeconds(60);
+
+    private final QmpClient qmp;
+    private final BlockGraph graph;
+    private final BackupOptions o;
+    private final BackupLog log;
+    private final Cancellation cancel;
+    private final List<String> warnings = new ArrayList<>();
+    private String vm = "VM";
+
+    public FleecingBackup(QmpClient qmp, BackupOptions options, BackupLog log) {
+        this(qmp, options, log, new Cancellation());
+    }
+
+    public FleecingBackup(QmpClient qmp, BackupOptions options, BackupLog log, Cancellation cancel) {
+        this.qmp = qmp;
+        this.graph = new BlockGraph(qmp);
+        this.o = options;
+        this.log = log;
+        this.cancel = cancel;
+    }
+
+    /** Asks a running backup to stop; it rolls back and {@link #run()} throws {@link BackupCancelledException}. */
+    public void cancel(String reason) {
+        cancel.cancel(reason);
+    }
+
+    public BackupResult run() throws BackupException {
+        checkOptions();
+        TargetLock targetLock;
+        try {
+            // one writer per target: a prune must not rewrite a manifest this run appends to
+            targetLock = TargetLock.acquire(o.target(), TARGET_LOCK_WAIT, "the backup", log::info);
+        } catch (IOException e) {
+            throw new BackupException(e.getMessage(), e);
+        }
+        try (targetLock; RunLock lock = RunLock.acquire(o.lockDir())) {
+            return runLocked(lock.token());
+        } catch (IOException e) {
+            throw new BackupException("cannot create the run lock in " + o.lockDir() + ": " + e.getMessage()
+                    + " (set QMPBACKUP_LOCK_DIR to a writable folder)", e);
+        }
+    }
+
+    private void checkOptions() throws BackupException {
+        if (o.target() == null) {
+            throw new BackupException("no backup target given: pass --target DIR");
+        }
+        if (!o.include().isEmpty() && !o.exclude().isEmpty()) {
+            throw new BackupException("--include and --exclude were both given: specify either the disks to back up"
+                    + " or the disks to leave out");
+        }
+        if (o.speedLimit() < 0) {
+            throw new BackupException("--speed-limit must be 0 (unlimited) or a positive number of bytes per second");
+        }
+    }
+
+    private BackupResult runLocked(String token) throws BackupException {
+        String state = prepareVm(token);
+        Path chainPath = ChainDirectory.resolve(o.target(), o.monthly(), YearMonth.now(o.clock()));
+        boolean newMonth = o.monthly() && !Files.exists(chainPath);
+        ChainDirectory chain = new ChainDirectory(chainPath, o.noSubdir());
+        Path fleeceDir = o.fleeceDir() != null ? o.fleeceDir() : chainPath;
+        try {
+            Files.createDirectories(chainPath);
+            Files.createDirectories(fleeceDir);
+        } catch (IOException e) {
+            throw new BackupException("cannot create backup folder " + chainPath + " or fleece folder " + fleeceDir
+                    + ": " + e.getMessage() + "; check the path and its permissions", e);
+        }
+        new LeftoverCleaner(qmp, o.lockDir(), log).cleanFleeceFiles(fleeceDir, token);
+        BackupPlan plan = plan(chain, newMonth);
+        UndoStack undo = new UndoStack(this::warn);
+        try {
+            return execute(plan, chain, fleeceDir, token, state, undo);
+        } catch (QmpException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new BackupCancelledException(vm + ": backup interrupted");
+            }
+            throw qmpFailure("the backup", e);
+        } catch (IOException e) {
+            throw new BackupException(vm + ": backup failed: " + e.getMessage()
+                    + "; nothing was recorded and change tracking is unchanged, fix the cause and run it again", e);
+        } finally {
+            // after success only the temporary files and no-op inverses are left to run
+            undo.unwind();
+        }
+    }
+
+    /** The VM's name, QEMU version and run state; what dead runs left is removed. Returns the run state. */
+    private String prepareVm(String token) throws BackupException {
+        String state;
+        try {
+            String name = graph.vmName();
+            vm = name.isEmpty() ? "VM on " + qmp.socket() : "VM " + name;
+            int[] v = qmp.version();
+            if (v[0] < 7 || (v[0] == 7 && v[1] < 1)) {
+                throw new BackupException(vm + " runs QEMU " + v[0] + "." + v[1] + "." + v[2]
+                        + ": image fleecing needs QEMU 7.1 or newer; upgrade QEMU");
+            }
+            state = graph.runState();
+            LeftoverCleaner cleaner = new LeftoverCleaner(qmp, o.lockDir(), log);
+            cleaner.clean(token);
+            if (!cleaner.liveRuns(token).isEmpty()) {
+                throw new BackupException(vm + " is being backed up by another qmpbackup run right now (run "
+                        + cleaner.liveRuns(token) + "); wait for it to finish and try again");
+            }
+        } catch (QmpException e) {
+            throw qmpFailure("preparing the backup", e);
+        }
+        log.info(vm + ": QEMU " + String.join(".", Arrays.stream(qmp.version()).mapToObj(String::valueOf).toList())
+                + ", state " + state);
+        return state;
+    }
+
+    private BackupPlan plan(ChainDirectory chain, boolean newMonth) throws BackupException {
+        BackupPlan plan;
+        try {
+            plan = new BackupPlanner(o, () -> UUID.randomUUID().toString())
+                    .plan(vm, DiskDiscovery.discover(qmp), ChainState.of(chain, newMonth));
+        } catch (QmpException e) {
+            throw qmpFailure("listing the disks", e);
+        } catch (IOException e) {
+            throw new BackupException("cannot read the chain in " + chain.path() + ": " + e.getMessage(), e);
+        }
+        plan.notes().forEach(log::info);
+        plan.warnings().forEach(this::warn);
+        for (BackupPlan.DiskPlan p : plan.disks()) {
+            log.info(vm + ": " + p.disk().describe() + " -> " + p.level().lower());
+        }
+        return plan;
+    }
+
+    private BackupResult execute(BackupPlan plan, ChainDirectory chain, Path fleeceDir, String token, String state,
+            UndoStack undo) throws QmpException, IOException, BackupException {
+        Instant started = o.clock().instant();
+        List<DiskFiles> files = new TargetFiles(o, chain, vm, this::warn).prepare(plan, fleeceDir, token, undo, cancel);
+        RunObjects objects = new RunObjects();
+        // registered after the files: unwinding takes the nodes away before it deletes their files
+        undo.push("remove the backup's nodes and jobs from the VM", () -> {
+            if (qmp.isConnected()) { // a VM that is gone took its graph with it
+                objects.teardown(graph, this::warn);
+            }
+        });
+        RunGraph run = new RunGraph(graph, objects, o, log, vm, token, this::warn);
+        run.attach(files, cancel);
+        List<UndoStack.Entry> nextBitmaps = new ArrayList<>();
+        run.addNextBitmaps(plan, undo, nextBitmaps);
+        cancel.check(vm);
+        boolean quiesced = run.snapshotPoint(plan, state);
+        long jobsStart = System.nanoTime();
+        run.startJobs(plan, cancel);
+        long[] copied = new JobProgress(graph, log, vm).await(plan, token, cancel);
+        log.debug(vm + ": block jobs took " + (System.nanoTime() - jobsStart) / 1_000_000 + " ms");
+        objects.teardown(graph, this::warn);
+        if (!objects.graphClean()) {
+            throw new BackupException(vm + ": the backup jobs finished but QEMU refused to remove the backup's"
+                    + " nodes (see the warnings above); nothing was recorded and change tracking is unchanged");
+        }
+        long finishStart = System.nanoTime();
+        ChainRecorder recorder = new ChainRecorder(o, chain, log, vm);
+        List<ChainRecorder.Written> written = recorder.finish(files, copied, undo);
+        log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
+        recorder.record(written, plan, quiesced, started);
+        new BitmapCommit(graph, vm, this::warn, log).commit(plan, token, nextBitmaps);
+        log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"
+                : o.quiesce() ? " (crash-consistent: filesystems were NOT frozen)" : " (crash-consistent)"));
+        return result(plan, chain, written, quiesced);
+    }
+
+    private BackupResult result(BackupPlan plan, ChainDirectory chain, List<ChainRecorder.Written> written,
+            boolean quiesced) {
+        List<BackupResult.DiskResult> disks = new ArrayList<>();
+        for (ChainRecorder.Written w : written) {
+            BackupPlan.DiskPlan p = w.files().plan();
+            disks.add(new BackupResult.DiskResult(p.disk().name(), p.disk().nodeName(), p.level(),
+                    w.files().finalFile(), w.bytesCopied(), w.fileSize(), w.sha256(), p.tracked()));
+        }
+        return new BackupResult(vm, chain.path(), plan.chainId(), quiesced, disks, List.copyOf(warnings));
+    }
+
+    private BackupException qmpFailure(String during, QmpException e) {
+        if (e instanceof QmpDisconnectedException) {
+            return new BackupException(vm + " went away during " + during + " (" + e.getMessage()
+                    + "); no backup was recorded and the chain's change tracking was not advanced;"
+                    + " start the VM and run the backup again (auto takes a full if the bitmap was lost)", e);
+        }
+        return new BackupException(vm + ": QEMU refused a step of " + during + ": " + e.getMessage()
+                + "; nothing was recorded and change tracking is unchanged", e);
+    }
+
+    private void warn(String message) {
+        warnings.add(message);
+        log.warn(message);
+    }
+}

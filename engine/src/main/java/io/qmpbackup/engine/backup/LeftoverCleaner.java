@@ -1,0 +1,163 @@
+package io.qmpbackup.engine.backup;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpbackup.engine.qmp.BlockGraph;
+import io.qmpbackup.engine.qmp.BlockJob;
+import io.qmpbackup.engine.qmp.QmpClient;
+import io.qmpbackup.engine.qmp.QmpException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Removes what a dead run left in a VM (after SIGKILL of the tool, or a crash of the node
+ * agent): its block jobs, its fleecing filters (giving each device its own disk back
+ * first), its snapshot, target and fleece nodes, its temporary bitmaps and its fleece files.
+ * Objects of runs that are still alive are never touched.
+ */
+public final class LeftoverCleaner {
+    private final BlockGraph graph;
+    private final Path lockDir;
+    private final BackupLog log;
+
+    public LeftoverCleaner(QmpClient qmp, Path lockDir, BackupLog log) {
+        this.graph = new BlockGraph(qmp);
+        this.lockDir = lockDir;
+        this.log = log;
+    }
+
+    /** Tokens of runs that have objects in this VM and are still alive. */
+    public Set<String> liveRuns(String ownToken) throws QmpException {
+        Set<String> live = new LinkedHashSet<>();
+        for (String t : tokensInVm()) {
+            if (!t.equals(ownToken) && RunLock.isAlive(lockDir, t)) {
+                live.add(t);
+            }
+        }
+        return live;
+    }
+
+    /** Cleans every dead run's objects; returns how many objects were removed. */
+    public int clean(String ownToken) throws QmpException {
+        int removed = 0;
+        for (String t : tokensInVm()) {
+            if (t.equals(ownToken) || RunLock.isAlive(lockDir, t)) {
+                continue;
+            }
+            log.warn("found objects of an interrupted backup run " + t + " in the VM; removing them");
+            removed += cleanRun(t);
+            // fdsets are not counted: a paused QEMU closes removed fdsets only once it runs again
+            if (tokensInVm(false).contains(t)) {
+                throw new QmpException("objects of the interrupted backup run " + t + " could not all be removed from"
+                        + " the VM (see the warnings above); remove the qmpbackup-" + t + "-* nodes, jobs and bitmaps"
+                        + " by hand or restart the VM");
+            }
+        }
+        return removed;
+    }
+
+    /** Removes fleece files of dead runs from a fleece folder. */
+    public void cleanFleeceFiles(Path fleeceDir, String ownToken) {
+        if (!Files.isDirectory(fleeceDir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(fleeceDir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(".qmpbackup-") || !n.endsWith(".fleece.qcow2")) {
+                    continue;
+                }
+                String token = n.substring(".qmpbackup-".length(), Math.min(n.length(), ".qmpbackup-".length() + 8));
+                if (!token.equals(ownToken) && !RunLock.isAlive(lockDir, token)) {
+                    Files.deleteIfExists(p);
+                    log.warn("removed fleece file of an interrupted run: " + p);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot scan fleece folder " + fleeceDir + " for leftovers: " + e.getMessage());
+        }
+    }
+
+    private Set<String> tokensInVm() throws QmpException {
+        return tokensInVm(true);
+    }
+
+    private Set<String> tokensInVm(boolean withFdsets) throws QmpException {
+        Set<String> tokens = new LinkedHashSet<>();
+        for (BlockJob j : graph.jobs()) {
+            addToken(tokens, j.id());
+        }
+        for (JsonNode n : graph.namedNodes()) {
+            addToken(tokens, n.path("node-name").asText());
+            for (JsonNode b : n.path("dirty-bitmaps")) {
+                addToken(tokens, b.path("name").asText());
+            }
+        }
+        if (withFdsets) {
+            for (List<String> tags : graph.fdsets().values()) {
+                tags.forEach(t -> addToken(tokens, t));
+            }
+        }
+        return tokens;
+    }
+
+    private static void addToken(Set<String> tokens, String name) {
+        if (name.startsWith("qmpbackup-")) {
+            String t = Names.tokenOf(name);
+            if (t != null) {
+                tokens.add(t);
+            }
+        }
+    }
+
+    /** Removes a dead run's objects in the one teardown order ({@link RunObjects}). */
+    private int cleanRun(String token) throws QmpException {
+        return objectsOf(token).teardown(graph, log::warn);
+    }
+
+    /** What run {@code token} left in the VM, found from QEMU's own lists. */
+    RunObjects objectsOf(String token) throws QmpException {
+        String prefix = "qmpbackup-" + token + "-";
+        RunObjects objects = new RunObjects();
+        for (BlockJob j : graph.jobs()) {
+            if (j.id().startsWith(prefix)) {
+                objects.add(RunObjects.Kind.JOB, Names.diskOf(j.id()), j.id(), null);
+            }
+        }
+        for (JsonNode n : graph.namedNodes()) {
+            String name = n.path("node-name").asText();
+            RunObjects.Kind kind = name.startsWith(prefix) ? NODE_KINDS.get(Names.roleOf(name)) : null;
+            if (kind != null) {
+                objects.add(kind, Names.diskOf(name), name, null);
+            }
+            for (JsonNode b : n.path("dirty-bitmaps")) {
+                String bm = b.path("name").asText();
+                // a bitmap on one of the run's own nodes goes with its node
+                if (!name.startsWith(prefix) && bm.startsWith("qmpbackup-run-") && token.equals(Names.tokenOf(bm))) {
+                    objects.add(RunObjects.Kind.BITMAP, -1, bm, name);
+                }
+            }
+        }
+        Map<String, String> filterChild = graph.filterChildren(prefix);
+        for (JsonNode b : graph.devices()) {
+            String node = b.path("inserted").path("node-name").asText();
+            String qdev = b.path("qdev").asText();
+            if (filterChild.containsKey(node) && !qdev.isEmpty()) {
+                objects.add(RunObjects.Kind.DRIVE, Names.diskOf(node), qdev, filterChild.get(node));
+            }
+        }
+        for (Map.Entry<Long, List<String>> set : graph.fdsets().entrySet()) {
+            set.getValue().stream().filter(t -> t.startsWith(prefix)).findFirst().ifPresent(tag ->
+                    objects.add(RunObjects.Kind.FDSET, Names.diskOf(tag), tag, Long.toString(set.getKey())));
+        }
+        return objects;
+    }
+
+    private static final Map<String, RunObjects.Kind> NODE_KINDS = Map.of("s", RunObjects.Kind.SNAPSHOT,
+            "c", RunObjects.Kind.FILTER, "t", RunObjects.Kind.TARGET, "f", RunObjects.Kind.FLEECE);
+}

@@ -1,0 +1,171 @@
+package io.qmpbackup.engine.backup;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpbackup.engine.qmp.Json;
+import io.qmpbackup.engine.repository.AtomicFiles;
+import io.qmpbackup.engine.repository.ChainDirectory;
+import io.qmpbackup.engine.repository.QemuImg;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The run's files in the target: each backup file is created as {@code *.partial} (its inverse,
+ * deleting it, registered at once), the source's {@code .config} saved, and the fleece image
+ * made; nothing here talks to QEMU.
+ */
+final class TargetFiles {
+    private final BackupOptions o;
+    private final ChainDirectory chain;
+    private final String vm;
+    private final Consumer<String> warn;
+
+    TargetFiles(BackupOptions options, ChainDirectory chain, String vm, Consumer<String> warn) {
+        this.o = options;
+        this.chain = chain;
+        this.vm = vm;
+        this.warn = warn;
+    }
+
+    List<DiskFiles> prepare(BackupPlan plan, Path fleeceDir, String token, UndoStack undo, Cancellation cancel)
+            throws IOException, BackupException {
+        long now = o.clock().instant().getEpochSecond();
+        List<DiskFiles> files = new ArrayList<>();
+        for (BackupPlan.DiskPlan p : plan.disks()) {
+            cancel.check(vm);
+            files.add(prepare(p, fleeceDir, token, now, undo));
+        }
+        return files;
+    }
+
+    private DiskFiles prepare(BackupPlan.DiskPlan p, Path fleeceDir, String token, long now, UndoStack undo)
+            throws IOException, BackupException {
+        String basename = p.disk().basename();
+        Path folder = chain.diskFolder(basename);
+        Files.createDirectories(folder);
+        removeStalePartials(basename);
+        var manifest = chain.manifest(basename).orElse(null);
+        saveConfig(p.disk(), basename);
+        long epoch = chain.nextEpoch(basename, now);
+        boolean plainName = o.noTimestamp() && p.level() != BackupLevel.INC;
+        String name = plainName ? basename : p.level().prefix() + "-" + epoch + "-" + basename;
+        Path finalFile = folder.resolve(name);
+        Path partial = folder.resolve(name + ChainDirectory.PARTIAL_SUFFIX);
+        boolean replaces = Files.exists(finalFile);
+        if (replaces && !plainName) {
+            throw new BackupException(vm + ": backup file " + finalFile + " already exists; refusing to overwrite it");
+        }
+        String backing = p.level() == BackupLevel.INC ? previousFile(p, folder, manifest) : null;
+        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", p.disk().format()));
+        if (p.disk().format().equals("qcow2")) {
+            args.addAll(qcow2Options(p, basename));
+            if (backing != null) {
+                args.addAll(List.of("-F", "qcow2", "-b", backing, "-u"));
+            }
+        }
+        args.add(partial.toString());
+        args.add(Long.toString(p.disk().virtualSize()));
+        undo.push("delete unfinished file " + partial, () -> deleteUnfinished(partial));
+        QemuImg.run(args.toArray(String[]::new));
+        Path fleece = null;
+        if (p.fleeced()) {
+            Path f = fleeceDir.resolve(".qmpbackup-" + token + "-" + p.index() + ".fleece.qcow2");
+            undo.push("delete fleece file " + f, () -> Files.deleteIfExists(f));
+            QemuImg.run("create", "-q", "-f", "qcow2", f.toString(), Long.toString(p.disk().virtualSize()));
+            fleece = f;
+        }
+        return new DiskFiles(p, basename, folder, partial, finalFile, fleece, backing, epoch, manifest, replaces);
+    }
+
+    private void deleteUnfinished(Path partial) throws IOException {
+        try {
+            Files.deleteIfExists(partial);
+        } catch (IOException e) {
+            throw new IOException(e.getMessage() + "; delete " + partial + " by hand (it is not a usable backup)", e);
+        }
+    }
+
+    /**
+     * Unfinished files of interrupted runs. Ours never advanced change tracking, so they are
+     * garbage; an INC over a manifest-less (qmpbackup) chain with such a file was refused in
+     * planning, since qmpbackup clears its bitmap before the file is complete.
+     */
+    private void removeStalePartials(String basename) throws IOException {
+        for (Path p : chain.partialFiles(basename)) {
+            Files.deleteIfExists(p);
+            warn.accept(vm + ": removed unfinished backup file " + p + " left by an interrupted run");
+        }
+    }
+
+    private void saveConfig(Disk disk, String basename) {
+        Path image = Path.of(disk.filename());
+        if (!image.isAbsolute() || !Files.exists(image)) {
+            warn.accept(vm + ": cannot read image " + disk.filename() + " from here; " + chain.configFile(basename)
+                    + " (qemu-img info of the source) is not written");
+            return;
+        }
+        try {
+            AtomicFiles.write(chain.configFile(basename), QemuImg.run("info", "-U", "--output=json",
+                    image.toString()).getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            warn.accept(vm + ": cannot save " + chain.configFile(basename) + ": " + e.getMessage());
+        }
+    }
+
+    private List<String> qcow2Options(BackupPlan.DiskPlan p, String basename) throws BackupException {
+        List<String> opts = new ArrayList<>();
+        Path config = chain.configFile(basename);
+        try {
+            if (!Files.exists(config)) {
+                return opts;
+            }
+            JsonNode info = Json.MAPPER.readTree(config.toFile());
+            if (info.has("cluster-size")) {
+                opts.addAll(List.of("-o", "cluster_size=" + info.get("cluster-size").asLong()));
+            }
+            String compat = info.path("format-specific").path("data").path("compat").asText("");
+            if (p.advancesTracking() && compat.equals("0.10")) {
+                throw new BackupException(vm + ": " + p.disk().describe() + " is a qcow2 version 2 image"
+                        + " (compat=0.10), which cannot store change-tracking bitmaps; upgrade it with"
+                        + " `qemu-img amend -o compat=1.1` while the VM is off, or use --level copy");
+            }
+        } catch (IOException e) {
+            warn.accept(vm + ": cannot read " + config + ": " + e.getMessage());
+        }
+        return opts;
+    }
+
+    /**
+     * The file an INC builds on: the manifest's newest FULL or INC (a COPY is no part of the chain:
+     * the bitmap kept tracking since the backup before it), else the newest FULL/INC by name.
+     */
+    private String previousFile(BackupPlan.DiskPlan p, Path folder, io.qmpbackup.engine.repository.ChainManifest m)
+            throws IOException, BackupException {
+        if (m != null) {
+            for (int i = m.entries.size() - 1; i >= 0; i--) {
+                if (BackupLevel.parse(m.entries.get(i).level) != BackupLevel.COPY) {
+                    return m.entries.get(i).file;
+                }
+            }
+        }
+        Path newest = null;
+        long newestEpoch = -1;
+        for (Path f : chain.backupFiles(p.disk().basename())) {
+            String n = f.getFileName().toString();
+            long e = ChainDirectory.epochOf(n);
+            if (!n.startsWith(BackupLevel.COPY.prefix() + "-") && e > newestEpoch) {
+                newest = f;
+                newestEpoch = e;
+            }
+        }
+        if (newest == null) {
+            throw new BackupException(vm + ": no full backup of " + p.disk().describe() + " in " + folder
+                    + "; run --level full");
+        }
+        return newest.getFileName().toString();
+    }
+}

@@ -1,0 +1,265 @@
+package io.qmpbackup.engine.cli;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpbackup.engine.backup.BackupLevel;
+import io.qmpbackup.engine.backup.BackupOptions;
+import io.qmpbackup.engine.backup.BackupResult;
+import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.backup.Disk;
+import io.qmpbackup.engine.qmp.Json;
+import io.qmpbackup.engine.retention.RetentionPolicy;
+import io.qmpbackup.engine.service.BackupOutcome;
+import io.qmpbackup.engine.service.BackupRequest;
+import io.qmpbackup.engine.service.BackupService;
+import io.qmpbackup.engine.service.PruneOutcome;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code qmpbackup}: the engine as a local command line, with qmpbackup 0.67's subcommands and
+ * flags. Exit 0 on success; on failure exit 1 and one line on stderr that names the VM or
+ * disk, the problem and the fix.
+ */
+@Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
+        description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
+        subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class,
+            QmpBackupCommand.Prune.class})
+public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
+
+    @Option(names = "--socket", description = "path to the VM's QMP socket (every command but prune)")
+    Path socket;
+
+    @Option(names = "--agent-socket", description = "path to the VM's guest agent socket (for --quiesce)")
+    Path agentSocket;
+
+    @Option(names = "--connect-timeout", defaultValue = "10", description = "seconds to wait for the QMP greeting")
+    int connectTimeout;
+
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(new CommandLine(this),
+                "missing command: backup, info, cleanup or prune");
+    }
+
+    /** The QMP socket every command but prune needs. */
+    Path socket() {
+        if (socket == null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "missing --socket: give the path of the"
+                    + " VM's QMP socket before the command, e.g. qmpbackup --socket /run/vm1.qmp backup ...");
+        }
+        return socket;
+    }
+
+    Duration connectTimeout() {
+        return Duration.ofSeconds(connectTimeout);
+    }
+
+    @Command(name = "backup", description = "back up the VM's disks")
+    static final class Backup implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = {"-l", "--level"}, required = true, description = "full, inc, auto or copy")
+        String level;
+
+        @Option(names = {"-t", "--target"}, required = true, description = "backup target folder")
+        Path target;
+
+        @Option(names = "--uuid", description = "chain id (names the bitmap: qmpbackup-<uuid>)")
+        String uuid;
+
+        @Option(names = "--monthly", description = "chains in YYYY-MM folders; auto starts a new full each month")
+        boolean monthly;
+
+        @Option(names = {"-i", "--include"}, split = ",", description = "back up only these disks (device or node names)")
+        List<String> include;
+
+        @Option(names = {"-e", "--exclude"}, split = ",", description = "leave these disks out")
+        List<String> exclude;
+
+        @Option(names = "--include-raw", description = "back up raw disks too (full and copy only)")
+        boolean includeRaw;
+
+        @Option(names = "--compress", description = "compress the backup images")
+        boolean compress;
+
+        @Option(names = "--speed-limit", defaultValue = "0", description = "bytes per second per disk, 0 = unlimited")
+        long speedLimit;
+
+        @Option(names = {"--quiesce", "--quisce"}, description = "freeze guest filesystems through the guest agent")
+        boolean quiesce;
+
+        @Option(names = "--no-subdir", description = "no per-disk folders")
+        boolean noSubdir;
+
+        @Option(names = "--no-timestamp", description = "name full/copy files after the image alone")
+        boolean noTimestamp;
+
+        @Option(names = "--no-symlink", description = "no FULL-/COPY- symlink for --no-timestamp files")
+        boolean noSymlink;
+
+        @Option(names = "--fleece-dir", description = "folder for temporary fleece images (default: the target)")
+        Path fleeceDir;
+
+        @Option(names = "--agent-timeout", defaultValue = "10", description = "seconds to wait for the guest agent")
+        int agentTimeout;
+
+        @Option(names = "--pass-fds", description = "open the backup files here and hand QEMU the open files (QMP"
+                + " add-fd) instead of their paths: for a target QEMU cannot reach (another mount namespace, or"
+                + " QEMU running as a user without access)")
+        boolean passFds;
+
+        @CommandLine.Mixin
+        RetentionOptions retention;
+
+        @Override
+        public Integer call() throws Exception {
+            BackupLevel lvl = BackupLevel.parse(level);
+            RetentionPolicy policy = retention.policy(this);
+            BackupOptions options = BackupOptions.builder(lvl, target).uuid(uuid).monthly(monthly).include(include)
+                    .exclude(exclude).includeRaw(includeRaw).compress(compress).speedLimit(speedLimit)
+                    .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
+                    .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
+                    .passFds(passFds).build();
+            Cancellation cancel = new Cancellation();
+            SignalGuard.watch(cancel);
+            BackupOutcome outcome = BackupService.standard().backup(new BackupRequest(top.socket(),
+                    top.connectTimeout(), options, policy), top.log, cancel);
+            BackupResult result = outcome.backup();
+            for (BackupResult.DiskResult d : result.disks()) {
+                top.log.info("  " + d.disk() + ": " + d.level().lower() + " " + d.file());
+            }
+            if (result.chainId() != null) {
+                top.log.info("chain " + result.chainId() + " in " + result.chainDir());
+            }
+            if (outcome.retention() != null && !outcome.retention().ran()) {
+                // the backup is safe on disk; a prune that fails says so and exits 1
+                throw new java.io.IOException("the backup succeeded, but retention did not run: "
+                        + outcome.retention().failure());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "prune", description = "delete the chains of a backup target a retention policy does not keep")
+    static final class Prune implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = {"-t", "--target"}, required = true, description = "backup target folder")
+        Path target;
+
+        @CommandLine.Mixin
+        RetentionOptions retention;
+
+        @Option(names = "--dry-run", description = "show what would be deleted, delete nothing")
+        boolean dryRun;
+
+        @Option(names = "--wait", defaultValue = "60", description = "seconds to wait for a backup of the target")
+        int waitSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            RetentionPolicy policy = retention.policy(this);
+            if (policy == null) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "prune needs a policy: give"
+                        + " --keep-last N and/or --keep-daily/--keep-weekly/--keep-monthly N");
+            }
+            if (!java.nio.file.Files.isDirectory(target)) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "backup target " + target
+                        + " is not a folder: give the --target the backups were written to");
+            }
+            PruneOutcome r = BackupService.standard().prune(target, policy, dryRun, Duration.ofSeconds(waitSeconds),
+                    top.log);
+            r.kept().forEach(top.log::info);
+            for (Path f : r.deleted()) {
+                top.log.info((dryRun ? "  would delete " : "  deleted ") + f);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "info", description = "show the VM's disks or bitmaps")
+    static final class Info implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = "--show", required = true, description = "blockdev or bitmaps")
+        String show;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!show.equals("blockdev") && !show.equals("bitmaps")) {
+                throw new CommandLine.ParameterException(new CommandLine(this),
+                        "--show takes blockdev or bitmaps, not '" + show + "'");
+            }
+            ArrayNode out = Json.array();
+            for (Disk d : BackupService.standard().disks(top.socket(), top.connectTimeout())) {
+                out.add(describe(d, show.equals("blockdev")));
+            }
+            System.out.println(Json.MAPPER.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+            return 0;
+        }
+
+        private static ObjectNode describe(Disk d, boolean blockdev) {
+            ObjectNode o = Json.obj("device", d.device(), "node", d.nodeName(), "name", d.name());
+            if (blockdev) {
+                o.put("format", d.format());
+                o.put("filename", d.filename());
+                o.put("virtual_size", d.virtualSize());
+                o.put("qdev", d.qdev());
+                o.put("read_only", d.readOnly());
+                o.put("pflash", d.pflash());
+                o.put("backing_image", d.hasBacking());
+                o.put("backup", d.isRaw() && !d.pflash() ? "raw: only with --include-raw (full/copy)"
+                        : d.format().equals("qcow2") && !d.readOnly() ? "full/inc/copy"
+                                : d.format().equals("raw") || d.format().equals("qcow2") ? "full/copy"
+                                        : "unsupported format");
+            }
+            o.set("bitmaps", Json.MAPPER.valueToTree(d.bitmaps()));
+            return o;
+        }
+    }
+
+    @Command(name = "cleanup", description = "remove change-tracking bitmaps")
+    static final class Cleanup implements Callable<Integer> {
+        @ParentCommand
+        QmpBackupCommand top;
+
+        @Option(names = {"--remove-bitmap", "--remove-bitmaps"}, required = true,
+                description = "remove qmpbackup bitmaps from every disk")
+        boolean removeBitmap;
+
+        @Option(names = "--uuid", description = "only the bitmap of this chain")
+        String uuid;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> removed = BackupService.standard().removeBitmaps(top.socket(), top.connectTimeout(), uuid,
+                    top.log);
+            top.log.info("removed " + removed.size() + " bitmap(s)" + (removed.isEmpty() ? "" : ": " + removed));
+            return 0;
+        }
+    }
+
+    public static void main(String[] args) {
+        int code = run(args);
+        // lets a signal's shutdown hook finish (the JVM then exits 130/143); otherwise exits here
+        SignalGuard.finished();
+        System.exit(code);
+    }
+
+    /** Runs the command line; returns the exit code. */
+    public static int run(String... args) {
+        return CliMain.run("qmpbackup", new QmpBackupCommand(), args);
+    }
+}

@@ -1,0 +1,144 @@
+package io.qmpbackup.engine.cli;
+
+import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.service.RestoreRequest;
+import io.qmpbackup.engine.service.RestoreService;
+import io.qmpbackup.engine.service.VerifyOutcome;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * {@code qmprestore}: restores a disk's backup folder with qmprestore's subcommands and flags.
+ * rebase, commit and snapshotrebase change the folder in place; merge writes a new image and
+ * leaves the backups as they are; verify checks every file.
+ */
+@Command(name = "qmprestore", mixinStandardHelpOptions = true, version = "qmprestore (QMPBackup Operator) 0.1.0",
+        description = "Restore QEMU disk backups written by qmpbackup.",
+        subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
+                QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class})
+public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
+    @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
+    boolean skipCheck;
+
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(new CommandLine(this),
+                "missing command: rebase, commit, merge, snapshotrebase or verify");
+    }
+
+    abstract static class ChainCommand implements Callable<Integer> {
+        @ParentCommand
+        QmpRestoreCommand top;
+
+        @Option(names = "--dir", required = true, description = "the disk's backup folder")
+        Path dir;
+
+        @Option(names = "--until", description = "restore up to this backup (file name or its INC-<epoch> prefix)")
+        String until;
+
+        @Option(names = "--filter", hidden = true, description = "accepted for qmprestore compatibility; ignored")
+        String filter;
+
+        @Option(names = "--dry-run", description = "print the qemu-img steps, change nothing")
+        boolean dryRun;
+
+        abstract RestoreRequest request();
+
+        RestoreRequest request(RestoreRequest.Mode mode, Path targetFile, long rateLimit) {
+            return new RestoreRequest(mode, dir, until, targetFile, top.skipCheck, rateLimit);
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            RestoreService service = RestoreService.standard();
+            if (dryRun) {
+                service.plan(request(), top.log).forEach(System.out::println);
+                return 0;
+            }
+            Cancellation cancel = new Cancellation();
+            SignalGuard.watch(cancel);
+            service.restore(request(), top.log, cancel);
+            top.log.info("done");
+            return 0;
+        }
+    }
+
+    @Command(name = "rebase", description = "point each INC at the file before it (in place); link 'image' to the newest")
+    static final class Rebase extends ChainCommand {
+        @Override
+        RestoreRequest request() {
+            return request(RestoreRequest.Mode.REBASE, null, 0);
+        }
+    }
+
+    @Command(name = "commit", description = "commit every INC into the FULL (in place; the INCs are removed)")
+    static final class Commit extends ChainCommand {
+        @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
+        long rateLimit;
+
+        @Override
+        RestoreRequest request() {
+            return request(RestoreRequest.Mode.COMMIT, null, rateLimit);
+        }
+    }
+
+    @Command(name = "snapshotrebase", description = "commit like commit, with an internal snapshot per backup")
+    static final class SnapshotRebase extends ChainCommand {
+        @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
+        long rateLimit;
+
+        @Override
+        RestoreRequest request() {
+            return request(RestoreRequest.Mode.SNAPSHOTREBASE, null, rateLimit);
+        }
+    }
+
+    @Command(name = "merge", description = "write the restore point into a new image; backups stay untouched")
+    static final class Merge extends ChainCommand {
+        @Option(names = "--targetfile", required = true, description = "the new image")
+        Path targetFile;
+
+        @Option(names = "--rate-limit", hidden = true, defaultValue = "0",
+                description = "accepted for qmprestore compatibility; merge reads each byte once")
+        long rateLimit;
+
+        @Override
+        RestoreRequest request() {
+            return request(RestoreRequest.Mode.MERGE, targetFile, 0);
+        }
+    }
+
+    @Command(name = "verify", description = "check every file of the folder: structure and recorded checksums")
+    static final class Verify implements Callable<Integer> {
+        @ParentCommand
+        QmpRestoreCommand top;
+
+        @Option(names = "--dir", required = true, description = "the disk's backup folder")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            VerifyOutcome r = RestoreService.standard().verify(dir, top.log);
+            top.log.info("verify: " + r.files() + " file(s) sound, " + r.checksummed() + " matched their recorded"
+                    + " checksum");
+            return 0;
+        }
+    }
+
+    public static void main(String[] args) {
+        int code = run(args);
+        // lets a signal's shutdown hook finish (the JVM then exits 130/143); otherwise exits here
+        SignalGuard.finished();
+        System.exit(code);
+    }
+
+    public static int run(String... args) {
+        return CliMain.run("qmprestore", new QmpRestoreCommand(), args);
+    }
+}

@@ -1,0 +1,28 @@
+package io.qmpbackup.engine.restore;
+
+import java.nio.file.Path;
+
+/**
+ * One backup file of a disk's folder.
+ *
+ * @param path    where it lies
+ * @param level   full, inc or copy
+ * @param epoch   backup time from its name (0 for --no-timestamp files)
+ * @param format  qcow2 or raw
+ * @param sha256  checksum from the chain manifest (null without one)
+ */
+public record ChainFile(Path path, String level, long epoch, String format, String sha256) {
+    public String name() {
+        return path.getFileName().toString();
+    }
+
+    public boolean isInc() {
+        return "inc".equals(level);
+    }
+
+    /** Matches a --until value: the file name, or its {@code INC-<epoch>} / {@code FULL-<epoch>} prefix. */
+    public boolean matches(String until) {
+        String n = name();
+        return n.equals(until) || n.startsWith(until + "-") && until.matches("(FULL|INC|COPY)-\\d+");
+    }
+}

@@ -1,0 +1,12 @@
+package io.qmpbackup.engine.service;
+
+import io.qmpbackup.engine.backup.BackupResult;
+
+/**
+ * A successful backup and what retention did after it.
+ *
+ * @param backup    what the run wrote
+ * @param retention the prune that followed, or null when no policy was given
+ */
+public record BackupOutcome(BackupResult backup, PruneOutcome retention) {
+}

@@ -1,0 +1,97 @@
+package io.qmpbackup.engine.service;
+
+import io.qmpbackup.engine.backup.BackupLog;
+import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.restore.BackupChain;
+import io.qmpbackup.engine.restore.ChainRestore;
+import io.qmpbackup.engine.restore.ChainVerifier;
+import io.qmpbackup.engine.restore.RestoreException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneId;
+import java.util.List;
+
+/**
+ * The engine's front for restores: loads the chain, plans the mode's steps (refusing before the
+ * first one runs), runs them with cancellation between steps, and says where the result is.
+ * The chain's warnings go to the log and into the outcome.
+ */
+public final class RestoreService {
+    private final ZoneId zone;
+
+    /** @param zone names the internal snapshots of snapshotrebase */
+    public RestoreService(ZoneId zone) {
+        this.zone = zone;
+    }
+
+    public static RestoreService standard() {
+        return new RestoreService(ZoneId.systemDefault());
+    }
+
+    /** The steps the request would run (--dry-run); nothing is changed. */
+    public List<String> plan(RestoreRequest request, BackupLog log) throws RestoreException {
+        Planned p = planned(request, log);
+        return p.steps.stream().map(ChainRestore.Step::describe).toList();
+    }
+
+    public RestoreOutcome restore(RestoreRequest request, BackupLog log, Cancellation cancel) throws RestoreException {
+        Planned p = planned(request, log);
+        try {
+            p.restore.run(p.steps, cancel);
+        } catch (RestoreException e) {
+            if (request.mode() == RestoreRequest.Mode.MERGE) {
+                removePartial(ChainRestore.partialOf(request.targetFile()), log);
+            }
+            throw e;
+        }
+        String check = request.mode() == RestoreRequest.Mode.MERGE ? "qemu-img check: no errors"
+                : "chain checked before changes";
+        return new RestoreOutcome(p.output, p.steps.stream().map(ChainRestore.Step::describe).toList(),
+                p.chain.warnings(), request.skipCheck() ? "not checked (--skip-check)" : check);
+    }
+
+    /** verify: every file's structure and recorded checksum; throws naming the damage. */
+    public VerifyOutcome verify(Path dir, BackupLog log) throws RestoreException {
+        BackupChain chain = load(dir, log);
+        ChainVerifier.Result r = ChainVerifier.verify(chain, log);
+        if (!r.ok()) {
+            throw new RestoreException("verify of " + dir + " failed: " + r.damaged() + (r.problems().size() > 1
+                    ? " (and " + (r.problems().size() - 1) + " more damaged file(s), listed above)" : ""));
+        }
+        return new VerifyOutcome(r.files(), r.checksummed());
+    }
+
+    private record Planned(BackupChain chain, ChainRestore restore, List<ChainRestore.Step> steps, Path output) {
+    }
+
+    private Planned planned(RestoreRequest q, BackupLog log) throws RestoreException {
+        BackupChain chain = load(q.dir(), log);
+        ChainRestore r = new ChainRestore(chain, q.skipCheck(), zone, log);
+        return switch (q.mode()) {
+            case MERGE -> new Planned(chain, r, r.planMerge(q.targetFile(), q.until()), q.targetFile());
+            case REBASE -> new Planned(chain, r, r.planRebase(q.until()), chain.dir().resolve("image"));
+            case COMMIT -> new Planned(chain, r, r.planCommit(q.until(), q.rateLimit()), full(chain, q.until()));
+            case SNAPSHOTREBASE -> new Planned(chain, r, r.planSnapshotRebase(q.until(), q.rateLimit()),
+                    full(chain, q.until()));
+        };
+    }
+
+    private static Path full(BackupChain chain, String until) throws RestoreException {
+        return chain.pointUpTo(until).get(0).path();
+    }
+
+    private static BackupChain load(Path dir, BackupLog log) throws RestoreException {
+        BackupChain chain = BackupChain.load(dir);
+        chain.warnings().forEach(log::warn);
+        return chain;
+    }
+
+    private static void removePartial(Path partial, BackupLog log) {
+        try {
+            Files.deleteIfExists(partial);
+        } catch (IOException e) {
+            log.warn("cannot remove the unfinished image " + partial + ": " + e.getMessage() + "; delete it by hand");
+        }
+    }
+}

@@ -1,8 +1,0 @@
-package io.qmpbackup.agent.backup;
-
-/** The run was cancelled (signal, deletion of its CR); everything was rolled back. */
-public class BackupCancelledException extends BackupException {
-    public BackupCancelledException(String message) {
-        super(message);
-    }
-}

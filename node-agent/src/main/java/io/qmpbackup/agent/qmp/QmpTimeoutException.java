@@ -1,8 +1,0 @@
-package io.qmpbackup.agent.qmp;
-
-/** No answer within the time allowed. */
-public class QmpTimeoutException extends QmpException {
-    public QmpTimeoutException(String message) {
-        super(message);
-    }
-}
