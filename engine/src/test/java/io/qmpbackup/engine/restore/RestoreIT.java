@@ -1,6 +1,7 @@
 package io.qmpbackup.engine.restore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.backup.BackupOptions;
@@ -25,6 +26,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import io.qmpbackup.engine.backup.BackupLog;
+import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.service.RestoreOutcome;
+import io.qmpbackup.engine.service.RestoreRequest;
+import io.qmpbackup.engine.service.RestoreService;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -320,6 +326,58 @@ class RestoreIT {
             Files.delete(shm);
         }
         ok("verify", "--dir", t.resolve("lvm.raw").toString());
+    }
+
+    /** A log that cancels the restore when a step it names starts. */
+    private static BackupLog cancelWhen(String stepStart, Cancellation cancel, List<String> warnings) {
+        return new BackupLog() {
+            @Override
+            public void info(String message) {
+                if (message.startsWith(stepStart)) {
+                    cancel.cancel("test");
+                }
+            }
+
+            @Override
+            public void warn(String message) {
+                warnings.add(message);
+            }
+        };
+    }
+
+    @Test
+    void aCancelBetweenStepsStopsAMergeAndLeavesNoImageBehind() throws Exception {
+        Path out = tmp.resolve("merged.qcow2");
+        Cancellation cancel = new Cancellation();
+        List<String> warnings = new ArrayList<>();
+        Map<String, String> before = checksums(folder);
+        assertThatThrownBy(() -> RestoreService.standard().restore(new RestoreRequest(RestoreRequest.Mode.MERGE,
+                folder, null, out, false, 0), cancelWhen("qemu-img convert", cancel, warnings), cancel))
+                .isInstanceOf(RestoreException.class)
+                .hasMessageContaining("cancelled (test) before: qemu-img check");
+        assertThat(out).doesNotExist();
+        assertThat(ChainRestore.partialOf(out)).doesNotExist();
+        assertThat(checksums(folder)).isEqualTo(before);
+    }
+
+    @Test
+    void anInPlaceRestoreStopsBeforeItsFirstChangeButOnceChangingRunsToItsEnd() throws Exception {
+        Path dir = copyOfFolder();
+        Map<String, String> before = checksums(dir);
+        Cancellation early = new Cancellation();
+        RestoreRequest commit = new RestoreRequest(RestoreRequest.Mode.COMMIT, dir, null, null, false, 0);
+        assertThatThrownBy(() -> RestoreService.standard().restore(commit,
+                cancelWhen("qemu-img check", early, new ArrayList<>()), early))
+                .hasMessageContaining("cancelled (test)").hasMessageContaining("the backup files are unchanged");
+        assertThat(checksums(dir)).isEqualTo(before);
+
+        Cancellation late = new Cancellation();
+        List<String> warnings = new ArrayList<>();
+        RestoreOutcome done = RestoreService.standard().restore(commit, cancelWhen("qemu-img rebase", late, warnings),
+                late);
+        assertThat(warnings).anySatisfy(w -> assertThat(w).contains("runs to its end so the chain stays whole"));
+        assertThat(done.output().getFileName().toString()).isEqualTo(points.get(0));
+        assertSame(done.output(), "qcow2", 3);
     }
 
     private static void flip(Path f, long offset) throws IOException {
