@@ -28,6 +28,12 @@ final class CliMain {
     private CliMain() {
     }
 
+    /** Ends the process; a signal's shutdown hook finishes first (the JVM then exits 130/143). */
+    static void exit(int code) {
+        SignalGuard.finished();
+        System.exit(code);
+    }
+
     static int run(String name, Tool top, String... args) {
         CommandLine cl = new CommandLine(top);
         cl.setExecutionStrategy(parseResult -> {

@@ -252,10 +252,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
     }
 
     public static void main(String[] args) {
-        int code = run(args);
-        // lets a signal's shutdown hook finish (the JVM then exits 130/143); otherwise exits here
-        SignalGuard.finished();
-        System.exit(code);
+        CliMain.exit(run(args));
     }
 
     /** Runs the command line; returns the exit code. */

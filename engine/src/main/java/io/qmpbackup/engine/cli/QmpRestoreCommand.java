@@ -132,12 +132,10 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
     }
 
     public static void main(String[] args) {
-        int code = run(args);
-        // lets a signal's shutdown hook finish (the JVM then exits 130/143); otherwise exits here
-        SignalGuard.finished();
-        System.exit(code);
+        CliMain.exit(run(args));
     }
 
+    /** Runs the command line; returns the exit code. */
     public static int run(String... args) {
         return CliMain.run("qmprestore", new QmpRestoreCommand(), args);
     }

@@ -77,26 +77,8 @@ public final class AtomicFiles {
         }
         java.util.concurrent.atomic.AtomicReference<IOException> readError = new java.util.concurrent.atomic.AtomicReference<>();
         Thread reader = new Thread(() -> {
-            try (FileChannel ch = openForReadBack(file)) {
-                long size = ch.size();
-                long pos = 0;
-                while (pos < size) {
-                    ByteBuffer b = free.take();
-                    b.clear();
-                    // O_DIRECT reads stay block aligned: only the last read of the file comes back short
-                    while (b.hasRemaining() && pos < size) {
-                        int n = ch.read(b);
-                        if (n < 0) {
-                            break;
-                        }
-                        pos += n;
-                    }
-                    b.flip();
-                    full.put(b);
-                    if (pos < size && b.limit() == 0) {
-                        throw new IOException("unexpected end of file at " + pos + " of " + size);
-                    }
-                }
+            try {
+                readBack(file, free, full);
             } catch (IOException e) {
                 readError.set(e);
             } catch (InterruptedException e) {
@@ -126,6 +108,32 @@ public final class AtomicFiles {
             throw new IOException("cannot read back " + file + ": " + readError.get().getMessage(), readError.get());
         }
         return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** Reads the file into buffers taken from {@code free}, handing each to {@code full} in order. */
+    private static void readBack(Path file, java.util.concurrent.BlockingQueue<ByteBuffer> free,
+            java.util.concurrent.BlockingQueue<ByteBuffer> full) throws IOException, InterruptedException {
+        try (FileChannel ch = openForReadBack(file)) {
+            long size = ch.size();
+            long pos = 0;
+            while (pos < size) {
+                ByteBuffer b = free.take();
+                b.clear();
+                // O_DIRECT reads stay block aligned: only the last read of the file comes back short
+                while (b.hasRemaining() && pos < size) {
+                    int n = ch.read(b);
+                    if (n < 0) {
+                        break;
+                    }
+                    pos += n;
+                }
+                b.flip();
+                full.put(b);
+                if (pos < size && b.limit() == 0) {
+                    throw new IOException("unexpected end of file at " + pos + " of " + size);
+                }
+            }
+        }
     }
 
     private static FileChannel openForReadBack(Path file) throws IOException {

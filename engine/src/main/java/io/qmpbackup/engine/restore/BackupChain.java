@@ -71,22 +71,7 @@ public final class BackupChain {
     }
 
     public static BackupChain load(Path dir) throws RestoreException {
-        if (!Files.isDirectory(dir)) {
-            throw new RestoreException("backup folder " + dir + " does not exist (pass the disk's folder, for example"
-                    + " /backup/web1/disk1.qcow2)");
-        }
-        List<Path> entries;
-        try (Stream<Path> s = Files.list(dir)) {
-            entries = s.sorted().toList();
-        } catch (IOException e) {
-            throw new RestoreException("cannot list " + dir + ": " + e.getMessage(), e);
-        }
-        for (Path p : entries) {
-            if (p.getFileName().toString().endsWith(ChainDirectory.PARTIAL_SUFFIX)) {
-                throw new RestoreException("folder " + dir + " holds an unfinished backup file " + p.getFileName()
-                        + " (an interrupted backup left it; it is not part of the chain): delete it, then restore");
-            }
-        }
+        List<Path> entries = listFolder(dir);
         Set<String> disks = new LinkedHashSet<>();
         List<ChainFile> stamped = new ArrayList<>();
         List<ChainFile> plain = new ArrayList<>();
@@ -103,15 +88,7 @@ public final class BackupChain {
                 plain.add(new ChainFile(dir.resolve(link.group(2)), link.group(1).toLowerCase(), 0, null, null));
             }
         }
-        if (disks.isEmpty()) {
-            throw new RestoreException("folder " + dir + " holds no backup files (FULL-*, INC-*, COPY-*): pass the"
-                    + " folder of one disk, inside the backup target");
-        }
-        if (disks.size() > 1) {
-            throw new RestoreException("folder " + dir + " holds backups of several disks " + disks
-                    + " (a --no-subdir backup): copy one disk's files into a folder of their own and restore that");
-        }
-        String disk = disks.iterator().next();
+        String disk = oneDisk(dir, disks);
         List<String> warnings = new ArrayList<>();
         Path manifestPath = findManifest(dir, disk);
         ChainManifest manifest;
@@ -132,6 +109,39 @@ public final class BackupChain {
         BackupChain chain = new BackupChain(dir, disk, List.copyOf(ordered), manifest, manifestPath, warnings);
         chain.checkLinks();
         return chain;
+    }
+
+    /** The folder's entries, sorted; refused when it is missing or holds an unfinished file. */
+    private static List<Path> listFolder(Path dir) throws RestoreException {
+        if (!Files.isDirectory(dir)) {
+            throw new RestoreException("backup folder " + dir + " does not exist (pass the disk's folder, for example"
+                    + " /backup/web1/disk1.qcow2)");
+        }
+        List<Path> entries;
+        try (Stream<Path> s = Files.list(dir)) {
+            entries = s.sorted().toList();
+        } catch (IOException e) {
+            throw new RestoreException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
+        for (Path p : entries) {
+            if (p.getFileName().toString().endsWith(ChainDirectory.PARTIAL_SUFFIX)) {
+                throw new RestoreException("folder " + dir + " holds an unfinished backup file " + p.getFileName()
+                        + " (an interrupted backup left it; it is not part of the chain): delete it, then restore");
+            }
+        }
+        return entries;
+    }
+
+    private static String oneDisk(Path dir, Set<String> disks) throws RestoreException {
+        if (disks.isEmpty()) {
+            throw new RestoreException("folder " + dir + " holds no backup files (FULL-*, INC-*, COPY-*): pass the"
+                    + " folder of one disk, inside the backup target");
+        }
+        if (disks.size() > 1) {
+            throw new RestoreException("folder " + dir + " holds backups of several disks " + disks
+                    + " (a --no-subdir backup): copy one disk's files into a folder of their own and restore that");
+        }
+        return disks.iterator().next();
     }
 
     private static Path findManifest(Path dir, String disk) {
