@@ -45,11 +45,17 @@ public final class LeftoverCleaner {
     /** Cleans every dead run's objects; returns how many objects were removed. */
     public int clean(String ownToken) throws QmpException {
         int removed = 0;
+        Set<String> inGraph = tokensInVm(false);
         for (String t : tokensInVm()) {
             if (t.equals(ownToken) || RunLock.isAlive(lockDir, t)) {
                 continue;
             }
-            log.warn("found objects of an interrupted backup run " + t + " in the VM; removing them");
+            if (inGraph.contains(t)) {
+                log.warn("found objects of an interrupted backup run " + t + " in the VM; removing them");
+            } else {
+                // a paused VM lists the fdsets of finished runs until it runs again: nothing was interrupted
+                log.debug("removing the fdsets of backup run " + t + " that a paused VM still lists");
+            }
             removed += cleanRun(t);
             // fdsets are not counted: a paused QEMU closes removed fdsets only once it runs again
             if (tokensInVm(false).contains(t)) {

@@ -1,19 +1,19 @@
 package io.qmpbackup.agent.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.qmpbackup.agent.backup.BackupCancelledException;
-import io.qmpbackup.agent.backup.BackupException;
-import io.qmpbackup.agent.backup.BackupLevel;
-import io.qmpbackup.agent.backup.BackupLog;
-import io.qmpbackup.agent.backup.BackupOptions;
-import io.qmpbackup.agent.backup.BackupResult;
-import io.qmpbackup.agent.backup.FleecingBackup;
-import io.qmpbackup.agent.backup.LeftoverCleaner;
-import io.qmpbackup.agent.backup.RunLock;
-import io.qmpbackup.agent.qmp.QmpClient;
-import io.qmpbackup.agent.qmp.QmpException;
-import io.qmpbackup.agent.retention.ChainPruner;
-import io.qmpbackup.agent.retention.RetentionPolicy;
+import io.qmpbackup.engine.backup.BackupCancelledException;
+import io.qmpbackup.engine.backup.BackupException;
+import io.qmpbackup.engine.backup.BackupLevel;
+import io.qmpbackup.engine.backup.BackupLog;
+import io.qmpbackup.engine.backup.BackupOptions;
+import io.qmpbackup.engine.backup.BackupResult;
+import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.qmp.QmpException;
+import io.qmpbackup.engine.retention.RetentionPolicy;
+import io.qmpbackup.engine.service.BackupOutcome;
+import io.qmpbackup.engine.service.BackupRequest;
+import io.qmpbackup.engine.service.BackupService;
+import io.qmpbackup.engine.service.PruneOutcome;
 import io.qmpbackup.api.v1alpha1.DiskResult;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.Retention;
@@ -23,13 +23,12 @@ import io.qmpbackup.api.v1alpha1.VmRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSpec;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
+import java.util.function.BiFunction;
 import org.jboss.logging.Logger;
 
 /** A VMBackup on this node: the spec turned into engine options, the engine's result into status. */
@@ -41,22 +40,30 @@ final class BackupWork implements WorkRun {
     /** The VM: spec.vm, with a named QemuVM's node and sockets filled in. */
     private final VmRef vm;
     private final StatusWriter<VMBackup, VMBackupStatus> status;
-    private volatile FleecingBackup backup;
-    private volatile String cancelled;
+    private final BackupService service;
+    private final Cancellation cancel = new Cancellation();
 
-    BackupWork(KubernetesClient client, AgentConfig config, VMBackup resource) {
+    /** {@code vm} is {@link #resolve}'s answer: building the work reads nothing from the API server. */
+    BackupWork(KubernetesClient client, AgentConfig config, VMBackup resource, VmRef vm, Clock clock) {
         this.config = config;
         this.resource = resource;
-        this.status = new StatusWriter<>(client, VMBackup.class, resource, config.progressInterval());
-        this.vm = resolve(client, resource);
+        this.status = new StatusWriter<>(client, VMBackup.class, resource, config.progressInterval(), clock);
+        this.vm = vm;
+        this.service = new BackupService(clock, BackupService.LOCK_WAIT);
     }
 
-    private static VmRef resolve(KubernetesClient client, VMBackup r) {
+    /**
+     * The VM a backup is of: spec.vm as given, or the QemuVM it names (in the backup's namespace)
+     * with its node and sockets filled in. {@code qemuVms} finds a QemuVM by namespace and name
+     * (the agent's informer cache); a QemuVM it does not find leaves the sockets empty, which the
+     * run refuses as QemuVMNotFound.
+     */
+    static VmRef resolve(VMBackup r, BiFunction<String, String, QemuVM> qemuVms) {
         VmRef given = r.getSpec().vm;
         if (given.name == null) {
             return given;
         }
-        QemuVM q = client.resources(QemuVM.class).inNamespace(r.getMetadata().getNamespace()).withName(given.name).get();
+        QemuVM q = qemuVms.apply(r.getMetadata().getNamespace(), given.name);
         VmRef v = new VmRef();
         v.name = given.name;
         if (q != null && q.getSpec() != null) {
@@ -104,63 +111,18 @@ final class BackupWork implements WorkRun {
             status.finish(Phase.FAILED, refusal[0], refusal[1], s -> { });
             return;
         }
-        BackupOptions options = BackupOptions.builder(BackupLevel.parse(spec.level.value()), target).uuid(spec.uuid)
-                .monthly(Boolean.TRUE.equals(spec.monthly)).include(spec.include).exclude(spec.exclude)
-                .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
-                .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit).quiesce(Boolean.TRUE.equals(spec.quiesce))
-                .agentSocket(vm.agentSocket == null ? null : Path.of(vm.agentSocket)).passFds(config.passFds()).build();
+        RetentionPolicy policy;
+        try {
+            policy = policy(spec.retention);
+        } catch (IllegalArgumentException e) {
+            status.finish(Phase.FAILED, "InvalidRetention", "spec.retention: " + e.getMessage(), s -> { });
+            return;
+        }
         List<String> warnings = new ArrayList<>();
-        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10), config.passFds())) {
-            backup = new FleecingBackup(qmp, options, new BackupLog() {
-                @Override
-                public void info(String message) {
-                    LOG.infof("%s: %s", status.id(), message);
-                }
-
-                @Override
-                public void warn(String message) {
-                    warnings.add(message);
-                    LOG.warnf("%s: %s", status.id(), message);
-                }
-
-                @Override
-                public void progress(long done, long total) {
-                    status.progress(done, total);
-                }
-            });
-            if (cancelled != null) {
-                backup.cancel(cancelled);
-            }
-            BackupResult result = backup.run();
-            RetentionResult retention = spec.retention == null ? null : prune(spec.retention, location, target);
-            long bytes = result.disks().stream().mapToLong(BackupResult.DiskResult::bytesCopied).sum();
-            String message = "backup complete: " + result.disks().size() + " disk(s), " + bytes + " bytes copied"
-                    + (result.quiesced() ? ", filesystems frozen" : ", crash-consistent")
-                    + (warnings.isEmpty() ? "" : "; warnings: " + String.join("; ", warnings))
-                    + (retention == null ? "" : retention.chainsPruned != null ? "; retention pruned "
-                            + retention.chainsPruned + " chain(s), kept " + retention.chainsKept
-                            : "; retention did not run: " + retention.message);
-            status.finish(Phase.SUCCEEDED, "Succeeded", message, s -> {
-                s.level = result.level().lower();
-                s.chainId = result.chainId();
-                s.chainPath = location.relativize(result.chainDir()).toString();
-                s.quiesced = result.quiesced();
-                s.disks = new ArrayList<>();
-                for (BackupResult.DiskResult d : result.disks()) {
-                    DiskResult r = new DiskResult();
-                    r.device = d.disk();
-                    r.nodeName = d.nodeName();
-                    r.level = d.level().lower();
-                    r.file = location.relativize(d.file()).toString();
-                    r.bytesWritten = d.bytesCopied();
-                    s.disks.add(r);
-                }
-                s.retention = retention;
-                if (s.progress != null) {
-                    s.progress.bytesDone = s.progress.bytesTotal;
-                    s.progress.percent = 100;
-                }
-            });
+        try {
+            BackupOutcome outcome = service.backup(new BackupRequest(socket, Duration.ofSeconds(10),
+                    options(spec, target), policy), engineLog(warnings), cancel);
+            succeeded(outcome, location, warnings);
         } catch (BackupCancelledException e) {
             status.finish(Phase.CANCELLED, "Cancelled", e.getMessage(), s -> { });
         } catch (BackupException e) {
@@ -172,26 +134,94 @@ final class BackupWork implements WorkRun {
         }
     }
 
-    /**
-     * Retention after a successful backup. The backup stands whatever happens here: a prune that
-     * cannot run says why in status.retention.message and leaves every file in place.
-     */
-    private RetentionResult prune(Retention spec, Path location, Path target) {
-        RetentionResult out = new RetentionResult();
-        try {
-            RetentionPolicy policy = new RetentionPolicy(orZero(spec.keepLast), orZero(spec.keepDaily),
-                    orZero(spec.keepWeekly), orZero(spec.keepMonthly), RetentionPolicy.zone(spec.timeZone));
-            ChainPruner.Result r = new ChainPruner(target, policy, status.log(), java.time.Clock.systemUTC(),
-                    Duration.ofSeconds(60)).prune(false);
-            out.chainsKept = r.chainsKept();
-            out.chainsPruned = r.chainsPruned();
-            out.bytesFreed = r.bytesFreed();
-            out.prunedFiles = r.deleted().stream().map(f -> location.relativize(f).toString()).sorted().toList();
-            out.message = r.warnings().isEmpty() ? null : String.join("; ", r.warnings());
-        } catch (IllegalArgumentException | IOException e) {
-            out.message = e.getMessage();
-            LOG.warnf("%s: retention did not run: %s", status.id(), e.getMessage());
+    private BackupOptions options(VMBackupSpec spec, Path target) {
+        return BackupOptions.builder(BackupLevel.parse(spec.level.value()), target).uuid(spec.uuid)
+                .monthly(Boolean.TRUE.equals(spec.monthly)).include(spec.include).exclude(spec.exclude)
+                .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
+                .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit).quiesce(Boolean.TRUE.equals(spec.quiesce))
+                .agentSocket(vm.agentSocket == null ? null : Path.of(vm.agentSocket)).passFds(config.passFds()).build();
+    }
+
+    /** The engine's log: lines to the agent's log with the CR's name, warnings kept for the status. */
+    private BackupLog engineLog(List<String> warnings) {
+        return new BackupLog() {
+            @Override
+            public void info(String message) {
+                LOG.infof("%s: %s", status.id(), message);
+            }
+
+            @Override
+            public void warn(String message) {
+                warnings.add(message);
+                LOG.warnf("%s: %s", status.id(), message);
+            }
+
+            @Override
+            public void progress(long done, long total) {
+                status.progress(done, total);
+            }
+        };
+    }
+
+    private void succeeded(BackupOutcome outcome, Path location, List<String> warnings) {
+        BackupResult result = outcome.backup();
+        RetentionResult retention = retentionStatus(outcome.retention(), location);
+        long bytes = result.disks().stream().mapToLong(BackupResult.DiskResult::bytesCopied).sum();
+        String message = "backup complete: " + result.disks().size() + " disk(s), " + bytes + " bytes copied"
+                + (result.quiesced() ? ", filesystems frozen" : ", crash-consistent")
+                + (warnings.isEmpty() ? "" : "; warnings: " + String.join("; ", warnings))
+                + (retention == null ? "" : retention.chainsPruned != null ? "; retention pruned "
+                        + retention.chainsPruned + " chain(s), kept " + retention.chainsKept
+                        : "; retention did not run: " + retention.message);
+        status.finish(Phase.SUCCEEDED, "Succeeded", message, s -> {
+            s.level = result.level().lower();
+            s.chainId = result.chainId();
+            s.chainPath = location.relativize(result.chainDir()).toString();
+            s.quiesced = result.quiesced();
+            s.disks = new ArrayList<>();
+            for (BackupResult.DiskResult d : result.disks()) {
+                DiskResult r = new DiskResult();
+                r.device = d.disk();
+                r.nodeName = d.nodeName();
+                r.level = d.level().lower();
+                r.file = location.relativize(d.file()).toString();
+                r.bytesWritten = d.bytesCopied();
+                s.disks.add(r);
+            }
+            s.retention = retention;
+            if (s.progress != null) {
+                s.progress.bytesDone = s.progress.bytesTotal;
+                s.progress.percent = 100;
+            }
+        });
+    }
+
+    private static RetentionPolicy policy(Retention spec) {
+        if (spec == null) {
+            return null;
         }
+        return new RetentionPolicy(orZero(spec.keepLast), orZero(spec.keepDaily), orZero(spec.keepWeekly),
+                orZero(spec.keepMonthly), RetentionPolicy.zone(spec.timeZone));
+    }
+
+    /**
+     * status.retention: what the prune after the backup did. The backup stands whatever happened
+     * there: a prune that could not run says why in its message and left every file in place.
+     */
+    private static RetentionResult retentionStatus(PruneOutcome p, Path location) {
+        if (p == null) {
+            return null;
+        }
+        RetentionResult out = new RetentionResult();
+        if (!p.ran()) {
+            out.message = p.failure();
+            return out;
+        }
+        out.chainsKept = p.chainsKept();
+        out.chainsPruned = p.chainsPruned();
+        out.bytesFreed = p.bytesFreed();
+        out.prunedFiles = p.deleted().stream().map(f -> location.relativize(f).toString()).sorted().toList();
+        out.message = p.warnings().isEmpty() ? null : String.join("; ", p.warnings());
         return out;
     }
 
@@ -199,18 +229,14 @@ final class BackupWork implements WorkRun {
         return i == null ? 0 : i;
     }
 
-    @Override
-    public String exclusive() {
+    /** What a backup holds while it runs: its VM's QMP socket, which serves one client at a time. */
+    static String exclusive(VmRef vm) {
         return "vm:" + vm.node + ":" + vm.qmpSocket;
     }
 
     @Override
     public void cancel(String reason) {
-        cancelled = reason;
-        FleecingBackup b = backup;
-        if (b != null) {
-            b.cancel(reason);
-        }
+        cancel.cancel(reason);
     }
 
     /**
@@ -219,33 +245,8 @@ final class BackupWork implements WorkRun {
      */
     String cleanAfterRestart() {
         VMBackupSpec spec = resource.getSpec();
-        Path socket = Paths.allowedSocket(vm.qmpSocket, config.socketDirs());
         Path location = config.storage().get(spec.storage.location);
-        Path target = location == null ? null : Paths.inside(location, spec.storage.path);
-        StringBuilder done = new StringBuilder();
-        if (socket != null) {
-            try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10))) {
-                LeftoverCleaner cleaner = new LeftoverCleaner(qmp, RunLock.defaultDirectory(), BackupLog.SILENT);
-                int n = cleaner.clean("");
-                done.append("the VM was cleaned (").append(n).append(" leftover objects removed)");
-                if (target != null) {
-                    cleaner.cleanFleeceFiles(target, "");
-                }
-            } catch (QmpException e) {
-                done.append("the VM could not be reached to clean it (").append(e.getMessage())
-                        .append("); the next backup removes the leftovers first");
-            }
-        }
-        if (target != null && Files.isDirectory(target)) {
-            try (Stream<Path> s = Files.walk(target, 3)) {
-                for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".partial")).toList()) {
-                    Files.deleteIfExists(p);
-                }
-                done.append(", unfinished files removed");
-            } catch (IOException e) {
-                done.append(", unfinished files could not be removed: ").append(e.getMessage());
-            }
-        }
-        return done.toString();
+        return service.cleanAfterCrash(Paths.allowedSocket(vm.qmpSocket, config.socketDirs()),
+                location == null ? null : Paths.inside(location, spec.storage.path), BackupLog.SILENT);
     }
 }

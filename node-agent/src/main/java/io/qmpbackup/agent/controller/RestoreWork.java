@@ -1,9 +1,11 @@
 package io.qmpbackup.agent.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.qmpbackup.agent.restore.BackupChain;
-import io.qmpbackup.agent.restore.ChainRestore;
-import io.qmpbackup.agent.restore.RestoreException;
+import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.restore.RestoreException;
+import io.qmpbackup.engine.service.RestoreOutcome;
+import io.qmpbackup.engine.service.RestoreRequest;
+import io.qmpbackup.engine.service.RestoreService;
 import io.qmpbackup.api.v1alpha1.DiskResult;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.RestoreMode;
@@ -12,8 +14,9 @@ import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreSpec;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
 import java.nio.file.Path;
-import java.time.ZoneId;
+import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import org.jboss.logging.Logger;
 
 /** A VMRestore on this node: finds the disk's chain folder and runs the restore engine on it. */
@@ -24,12 +27,13 @@ final class RestoreWork implements WorkRun {
     private final AgentConfig config;
     private final VMRestore resource;
     private final StatusWriter<VMRestore, VMRestoreStatus> status;
+    private final Cancellation cancel = new Cancellation();
 
-    RestoreWork(KubernetesClient client, AgentConfig config, VMRestore resource) {
+    RestoreWork(KubernetesClient client, AgentConfig config, VMRestore resource, Clock clock) {
         this.client = client;
         this.config = config;
         this.resource = resource;
-        this.status = new StatusWriter<>(client, VMRestore.class, resource, config.progressInterval());
+        this.status = new StatusWriter<>(client, VMRestore.class, resource, config.progressInterval(), clock);
     }
 
     @Override
@@ -37,40 +41,28 @@ final class RestoreWork implements WorkRun {
         VMRestoreSpec spec = resource.getSpec();
         try {
             Path dir = folder(spec);
-            BackupChain chain = BackupChain.load(dir);
-            ChainRestore restore = new ChainRestore(chain, false, ZoneId.systemDefault(), status.log());
-            String output;
-            List<ChainRestore.Step> steps;
-            switch (spec.mode) {
-                case MERGE -> {
-                    steps = restore.planMerge(Path.of(spec.targetFile), spec.until);
-                    output = spec.targetFile;
-                }
-                case REBASE -> {
-                    steps = restore.planRebase(spec.until);
-                    output = dir.resolve("image").toString();
-                }
-                case COMMIT -> {
-                    steps = restore.planCommit(spec.until, 0);
-                    output = chain.pointUpTo(spec.until).get(0).path().toString();
-                }
-                default -> {
-                    steps = restore.planSnapshotRebase(spec.until, 0);
-                    output = chain.pointUpTo(spec.until).get(0).path().toString();
-                }
-            }
-            restore.run(steps);
-            String out = output;
-            status.finish(Phase.SUCCEEDED, "Succeeded", spec.mode.value() + " of " + dir + " done: " + out, s -> {
-                s.outputFile = out;
-                s.check = spec.mode == RestoreMode.MERGE ? "qemu-img check: no errors" : "chain checked before changes";
-            });
+            RestoreRequest request = new RestoreRequest(MODES.get(spec.mode), dir, spec.until,
+                    spec.targetFile == null ? null : Path.of(spec.targetFile), false, 0);
+            RestoreOutcome out = RestoreService.standard().restore(request, status.log(), cancel);
+            status.finish(Phase.SUCCEEDED, "Succeeded", spec.mode.value() + " of " + dir + " done: " + out.output()
+                    + (out.warnings().isEmpty() ? "" : "; warnings: " + String.join("; ", out.warnings())), s -> {
+                        s.outputFile = out.output().toString();
+                        s.check = out.check();
+                    });
         } catch (RestoreException e) {
-            status.finish(Phase.FAILED, "RestoreFailed", e.getMessage(), s -> { });
+            if (cancel.cancelled()) {
+                status.finish(Phase.CANCELLED, "Cancelled", e.getMessage(), s -> { });
+            } else {
+                status.finish(Phase.FAILED, "RestoreFailed", e.getMessage(), s -> { });
+            }
         } catch (RuntimeException e) {
             status.finish(Phase.FAILED, "InternalError", e.toString(), s -> { });
         }
     }
+
+    private static final Map<RestoreMode, RestoreRequest.Mode> MODES = Map.of(RestoreMode.MERGE,
+            RestoreRequest.Mode.MERGE, RestoreMode.REBASE, RestoreRequest.Mode.REBASE, RestoreMode.COMMIT,
+            RestoreRequest.Mode.COMMIT, RestoreMode.SNAPSHOTREBASE, RestoreRequest.Mode.SNAPSHOTREBASE);
 
     /** The disk's chain folder on this node. */
     private Path folder(VMRestoreSpec spec) throws RestoreException {
@@ -113,14 +105,16 @@ final class RestoreWork implements WorkRun {
         return dir;
     }
 
-    @Override
-    public String exclusive() {
-        return "restore:" + resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+    /** What a restore holds while it runs: its own name only, so it takes a slot but waits for no other run. */
+    static String exclusive(VMRestore r) {
+        return "restore:" + r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
     }
 
     @Override
     public void cancel(String reason) {
-        // qemu-img steps are short or must finish; the next step is not started once deleted
-        LOG.infof("%s: cancel requested (%s); the running step finishes", status.id(), reason);
+        // the running qemu-img step finishes; the engine starts no further step unless the chain is
+        // already being changed in place (then it finishes the plan, so the chain stays whole)
+        LOG.infof("%s: cancel requested (%s)", status.id(), reason);
+        cancel.cancel(reason);
     }
 }

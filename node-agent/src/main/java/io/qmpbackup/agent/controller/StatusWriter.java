@@ -7,8 +7,8 @@ import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.Progress;
 import io.qmpbackup.api.v1alpha1.RunStatus;
 import io.qmpbackup.api.v1alpha1.RunTransitions;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
@@ -21,14 +21,17 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
     private final String namespace;
     private final String name;
     private final Duration interval;
+    /** Transition times; progress pacing uses System.nanoTime(), which no clock change moves. */
+    private final Clock clock;
     private long lastProgress;
 
-    StatusWriter(KubernetesClient client, Class<R> type, R r, Duration interval) {
+    StatusWriter(KubernetesClient client, Class<R> type, R r, Duration interval, Clock clock) {
         this.client = client;
         this.type = type;
         this.namespace = r.getMetadata().getNamespace();
         this.name = r.getMetadata().getName();
         this.interval = interval;
+        this.clock = clock;
     }
 
     String id() {
@@ -36,8 +39,8 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
     }
 
     /** The engine's log lines in the agent's log, prefixed with this work's id. */
-    io.qmpbackup.agent.backup.BackupLog log() {
-        return new io.qmpbackup.agent.backup.BackupLog() {
+    io.qmpbackup.engine.backup.BackupLog log() {
+        return new io.qmpbackup.engine.backup.BackupLog() {
             @Override
             public void info(String message) {
                 LOG.infof("%s: %s", id(), message);
@@ -68,7 +71,7 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
     void finish(Phase phase, String reason, String message, Consumer<S> more) {
         edit(s -> {
             more.accept(s);
-            RunTransitions.move(s, phase, reason, message, s.observedGeneration, Instant.now());
+            RunTransitions.move(s, phase, reason, message, s.observedGeneration, clock.instant());
         });
         LOG.infof("%s: %s (%s) %s", id(), phase.value(), reason, message);
     }

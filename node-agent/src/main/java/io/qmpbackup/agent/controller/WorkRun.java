@@ -1,11 +1,12 @@
 package io.qmpbackup.agent.controller;
 
-/** One backup or restore the agent runs on a worker thread. */
+/**
+ * One backup or restore the agent runs on a worker thread. What it holds exclusively while it
+ * runs is known before it is built ({@link BackupWork#exclusive}, {@link RestoreWork#exclusive}):
+ * the dispatcher decides whether it may start without building it.
+ */
 interface WorkRun {
     void run();
 
     void cancel(String reason);
-
-    /** What the work holds exclusively while it runs (a VM's QMP socket, a chain folder). */
-    String exclusive();
 }
