@@ -22,6 +22,13 @@ public interface OperatorConfig {
     @WithDefault("60s")
     Duration agentLostTimeout();
 
+    /**
+     * Threads that create a firing schedule's VMBackups (one per selected VM), shared by all
+     * schedules: they bound how many creates hit the API server at once.
+     */
+    @WithDefault("8")
+    int scheduleCreateThreads();
+
     /** Namespace of the agents' heartbeat Leases; default: the operator's own. */
     java.util.Optional<String> agentNamespace();
 

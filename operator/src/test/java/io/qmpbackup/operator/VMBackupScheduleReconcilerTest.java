@@ -56,18 +56,21 @@ class VMBackupScheduleReconcilerTest {
     }
 
     private void poke(VMBackupSchedule s) {
-        // any change wakes the reconciler, which then reads the (moved) clock; the operator may be
-        // writing the status at the same moment: retry on conflict
+        // any change wakes the reconciler, which then reads the (moved) clock
+        edit(s.getMetadata().getName(), x -> {
+            Map<String, String> a = new HashMap<>(x.getMetadata().getAnnotations() == null ? Map.of()
+                    : x.getMetadata().getAnnotations());
+            a.put("test/poke", Long.toString(System.nanoTime()));
+            x.getMetadata().setAnnotations(a);
+            return x;
+        });
+    }
+
+    /** Edits a schedule; the operator may be writing its status at the same moment: retry on conflict. */
+    private void edit(String name, java.util.function.UnaryOperator<VMBackupSchedule> change) {
         for (int attempt = 0; ; attempt++) {
             try {
-                client.resources(VMBackupSchedule.class).inNamespace(NS).withName(s.getMetadata().getName())
-                        .edit(x -> {
-                            Map<String, String> a = new HashMap<>(x.getMetadata().getAnnotations() == null ? Map.of()
-                                    : x.getMetadata().getAnnotations());
-                            a.put("test/poke", Long.toString(System.nanoTime()));
-                            x.getMetadata().setAnnotations(a);
-                            return x;
-                        });
+                client.resources(VMBackupSchedule.class).inNamespace(NS).withName(name).edit(change);
                 return;
             } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
                 if (e.getCode() != 409 || attempt > 10) {
@@ -77,10 +80,14 @@ class VMBackupScheduleReconcilerTest {
         }
     }
 
-    @Test
-    void labelsMoveVmsInAndOutOfTheSchedule() {
+    private void nodeA() {
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
                 .createOr(n -> n.update());
+    }
+
+    @Test
+    void labelsMoveVmsInAndOutOfTheSchedule() {
+        nodeA();
         vm("app1", Map.of("role", "app"));
         vm("app2", Map.of("role", "app"));
         VMBackupSchedule s = new VMBackupSchedule();
@@ -127,21 +134,11 @@ class VMBackupScheduleReconcilerTest {
 
     @Test
     void eachRunBacksUpTheSelectedFleetOnceForbidsOverlapAndCatchesUpOnce() {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
-                .createOr(n -> n.update());
+        nodeA();
         vm("web1", Map.of("tier", "web"));
         vm("web2", Map.of("tier", "web"));
         vm("db1", Map.of("tier", "db"));
-        VMBackupSchedule s = new VMBackupSchedule();
-        s.setMetadata(new ObjectMetaBuilder().withName("nightly").withNamespace(NS).build());
-        s.setSpec(new VMBackupScheduleSpec());
-        s.getSpec().schedule = "*/5 * * * *";
-        s.getSpec().vmSelector = new LabelSelectorBuilder().withMatchLabels(Map.of("tier", "web")).build();
-        s.getSpec().template = new BackupTemplate();
-        s.getSpec().template.storage = new StorageRef();
-        s.getSpec().template.storage.location = "default";
-        s.getSpec().template.storage.path = "fleet";
-        s = client.resource(s).create();
+        VMBackupSchedule s = client.resource(schedule("nightly", Map.of("tier", "web"), "fleet")).create();
         await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(VMBackupSchedule.class).inNamespace(NS)
                 .withName("nightly").get().getStatus() != null);
         assertThat(backups("nightly")).as("nothing is due at creation").isEmpty();
@@ -180,19 +177,10 @@ class VMBackupScheduleReconcilerTest {
         assertThat(backups("nightly").stream().filter(b -> b.getMetadata().getName().endsWith(catchUp))).hasSize(2);
 
         // suspend: nothing new
-        for (int attempt = 0; ; attempt++) {
-            try {
-                client.resources(VMBackupSchedule.class).inNamespace(NS).withName("nightly").edit(x -> {
-                    x.getSpec().suspend = true;
-                    return x;
-                });
-                break;
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                if (e.getCode() != 409 || attempt > 10) {
-                    throw e;
-                }
-            }
-        }
+        edit("nightly", x -> {
+            x.getSpec().suspend = true;
+            return x;
+        });
         int before = backups("nightly").size();
         clock.advance(Duration.ofMinutes(10));
         poke(s);
@@ -202,15 +190,20 @@ class VMBackupScheduleReconcilerTest {
     }
 
     private VMBackupSchedule schedule(String name, String vmLabel) {
+        return schedule(name, Map.of("set", vmLabel), name);
+    }
+
+    /** Every five minutes, the VMs {@code selector} picks, into {@code path}/<vm>. */
+    private VMBackupSchedule schedule(String name, Map<String, String> selector, String path) {
         VMBackupSchedule s = new VMBackupSchedule();
         s.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
         s.setSpec(new VMBackupScheduleSpec());
         s.getSpec().schedule = "*/5 * * * *";
-        s.getSpec().vmSelector = new LabelSelectorBuilder().withMatchLabels(Map.of("set", vmLabel)).build();
+        s.getSpec().vmSelector = new LabelSelectorBuilder().withMatchLabels(selector).build();
         s.getSpec().template = new BackupTemplate();
         s.getSpec().template.storage = new StorageRef();
         s.getSpec().template.storage.location = "default";
-        s.getSpec().template.storage.path = name;
+        s.getSpec().template.storage.path = path;
         return s;
     }
 
@@ -257,8 +250,7 @@ class VMBackupScheduleReconcilerTest {
 
     @Test
     void withRetentionSucceededRunsLiveWithTheirFilesAndEachRunCarriesThePolicy() {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
-                .createOr(n -> n.update());
+        nodeA();
         vm("ret1", Map.of("set", "ret"));
         // four good runs (fractions of a second vary in length: they must sort as times, not text) and a failed one
         finishedRun("kept", "ret1", "kept-ret1-1", Phase.SUCCEEDED, "full", "2026-11-01T02:00:00.5Z");
@@ -304,8 +296,7 @@ class VMBackupScheduleReconcilerTest {
 
     @Test
     void withoutRetentionTheCurrentChainsRunsOutliveTheHistoryLimitSoFullEveryStillCounts() {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
-                .createOr(n -> n.update());
+        nodeA();
         vm("hist1", Map.of("set", "hist"));
         finishedRun("hist", "hist1", "hist-hist1-0", Phase.SUCCEEDED, "full", "2026-10-31T02:00:00Z");
         finishedRun("hist", "hist1", "hist-hist1-1", Phase.SUCCEEDED, "full", "2026-11-01T02:00:00Z");
@@ -327,6 +318,35 @@ class VMBackupScheduleReconcilerTest {
                 == null).findFirst().orElseThrow();
         assertThat(next.getSpec().level).as("2 incrementals since the full: fullEvery 2 makes this one a full")
                 .isEqualTo(io.qmpbackup.api.v1alpha1.BackupLevel.FULL);
+    }
+
+    @Test
+    void aRunThatFinishesUpdatesTheScheduleAtOnceNotAtTheNextTick() {
+        nodeA();
+        vm("wake1", Map.of("set", "wake"));
+        VMBackupSchedule s = schedule("wake", "wake");
+        s.getSpec().schedule = "0 * * * *";
+        s = client.resource(s).create();
+        await().atMost(Duration.ofSeconds(10)).until(() -> current("wake").getStatus() != null);
+        // ten seconds past the next full hour: that run is due, the one after is an hour away
+        java.time.Instant now = clock.instant();
+        clock.advance(Duration.between(now, now.truncatedTo(java.time.temporal.ChronoUnit.HOURS).plusSeconds(3610)));
+        poke(s);
+        await().atMost(Duration.ofSeconds(10)).until(() -> backups("wake").size() == 1
+                && current("wake").getStatus().active.size() == 1);
+        String run = backups("wake").get(0).getMetadata().getName();
+        assertThat(current("wake").getStatus().active).containsExactly(run);
+        assertThat(java.time.Instant.parse(current("wake").getStatus().nextScheduleTime))
+                .as("no cron time wakes the schedule during this test")
+                .isAfter(clock.instant().plus(Duration.ofMinutes(50)));
+
+        // no poke from here on: the run fails by itself (NoAgent after the test profile's 3 s), and
+        // only its change can bring that to the schedule
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var c = condition(current("wake"), "RunsFailing");
+            return c != null && "True".equals(c.getStatus()) && current("wake").getStatus().active.isEmpty();
+        });
+        assertThat(condition(current("wake"), "RunsFailing").getMessage()).contains("wake1 (" + run + ": NoAgent)");
     }
 
     @Test

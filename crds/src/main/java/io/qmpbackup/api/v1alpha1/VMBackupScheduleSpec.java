@@ -2,6 +2,7 @@ package io.qmpbackup.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.kubernetes.api.model.LabelSelector;
@@ -14,9 +15,11 @@ public class VMBackupScheduleSpec {
     public String schedule;
 
     @JsonPropertyDescription("IANA time zone of the schedule (e.g. Europe/Berlin); default UTC.")
+    @Default("UTC")
     public String timeZone;
 
     @JsonPropertyDescription("No new runs while true.")
+    @Default("false")
     public Boolean suspend;
 
     @JsonPropertyDescription("Label selector over QemuVM objects in this namespace: the fleet.")
@@ -32,6 +35,7 @@ public class VMBackupScheduleSpec {
     public Integer fullEvery;
 
     @JsonPropertyDescription("Forbid (default): skip a VM whose previous run is still active. Allow: run anyway.")
+    @Default("Forbid")
     public ConcurrencyPolicy concurrencyPolicy;
 
     @JsonPropertyDescription("A run missed by more than this (operator down) is skipped; default: no limit. At most"
@@ -41,10 +45,12 @@ public class VMBackupScheduleSpec {
 
     @JsonPropertyDescription("Succeeded VMBackups kept per VM when template.retention is unset (the backup files are not"
             + " touched); default 3. With retention, a succeeded VMBackup lives as long as its files.")
+    @Default("3")
     @Min(0)
     public Integer successfulRunsHistoryLimit;
 
     @JsonPropertyDescription("Failed VMBackups kept per VM; default 1.")
+    @Default("1")
     @Min(0)
     public Integer failedRunsHistoryLimit;
 }

@@ -20,6 +20,8 @@ public final class CronSchedule {
     private static final List<String> MONTHS = List.of("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG",
             "SEP", "OCT", "NOV", "DEC");
     private static final List<String> DAYS = List.of("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT");
+    /** Bounds the walk over missed firings (a minutely schedule down for ~70 days); only the latest counts. */
+    private static final int MAX_MISSED = 100_000;
 
     private final String expression;
     private final ZoneId zone;
@@ -164,6 +166,17 @@ public final class CronSchedule {
             t = t.plusMinutes(1);
         }
         return null;
+    }
+
+    /** The latest firing in (since, now], or null: one catch-up for any number of missed runs. */
+    public ZonedDateTime latestDue(ZonedDateTime since, ZonedDateTime now) {
+        ZonedDateTime latest = null;
+        ZonedDateTime t = next(since);
+        for (int i = 0; t != null && !t.isAfter(now) && i < MAX_MISSED; i++) {
+            latest = t;
+            t = next(t);
+        }
+        return latest;
     }
 
     @Override

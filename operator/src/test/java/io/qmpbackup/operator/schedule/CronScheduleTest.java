@@ -3,16 +3,8 @@ package io.qmpbackup.operator.schedule;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.qmpbackup.api.v1alpha1.BackupLevel;
-import io.qmpbackup.api.v1alpha1.BackupTemplate;
-import io.qmpbackup.api.v1alpha1.Phase;
-import io.qmpbackup.api.v1alpha1.VMBackup;
-import io.qmpbackup.api.v1alpha1.VMBackupScheduleSpec;
-import io.qmpbackup.api.v1alpha1.VMBackupStatus;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CronScheduleTest {
@@ -57,35 +49,10 @@ class CronScheduleTest {
     @Test
     void aLongOutageCatchesUpOnceWithTheLatestMissedRun() {
         CronSchedule c = CronSchedule.parse("0 * * * *", "UTC");
-        ZonedDateTime due = VMBackupScheduleReconciler.latestDue(c, ZonedDateTime.parse("2027-01-01T00:00:00Z"),
+        ZonedDateTime due = c.latestDue(ZonedDateTime.parse("2027-01-01T00:00:00Z"),
                 ZonedDateTime.parse("2027-01-03T05:30:00Z"));
         assertThat(due).hasToString("2027-01-03T05:00Z[UTC]");
-        assertThat(VMBackupScheduleReconciler.latestDue(c, ZonedDateTime.parse("2027-01-03T05:00:00Z"),
+        assertThat(c.latestDue(ZonedDateTime.parse("2027-01-03T05:00:00Z"),
                 ZonedDateTime.parse("2027-01-03T05:30:00Z"))).isNull();
-    }
-
-    @Test
-    void fullEveryNIncrementals() {
-        VMBackupScheduleSpec spec = new VMBackupScheduleSpec();
-        spec.template = new BackupTemplate();
-        spec.fullEvery = 2;
-        List<VMBackup> runs = new ArrayList<>();
-        assertThat(VMBackupScheduleReconciler.level(spec, runs)).isEqualTo(BackupLevel.AUTO);
-        runs.add(done("full", "2027-01-01T00:00:00Z"));
-        runs.add(done("inc", "2027-01-02T00:00:00Z"));
-        assertThat(VMBackupScheduleReconciler.level(spec, runs)).isEqualTo(BackupLevel.AUTO);
-        runs.add(done("inc", "2027-01-03T00:00:00Z"));
-        assertThat(VMBackupScheduleReconciler.level(spec, runs)).isEqualTo(BackupLevel.FULL);
-        runs.add(done("full", "2027-01-04T00:00:00Z"));
-        assertThat(VMBackupScheduleReconciler.level(spec, runs)).isEqualTo(BackupLevel.AUTO);
-    }
-
-    private static VMBackup done(String level, String at) {
-        VMBackup b = new VMBackup();
-        b.setStatus(new VMBackupStatus());
-        b.getStatus().phase = Phase.SUCCEEDED;
-        b.getStatus().level = level;
-        b.getStatus().completionTime = at;
-        return b;
     }
 }
