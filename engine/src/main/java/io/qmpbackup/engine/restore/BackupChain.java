@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.restore;
 
+import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
 import java.io.IOException;
@@ -167,7 +168,7 @@ public final class BackupChain {
             }
             Path p = dir.resolve(e.file);
             if (!Files.exists(p)) {
-                if (e.sequence < manifest.entries.size() && !"copy".equals(e.level)) {
+                if (e.sequence < manifest.entries.size() && !BackupLevel.COPY.lower().equals(e.level)) {
                     throw new RestoreException("the chain in " + dir + " has a gap: " + e.file + " (backup "
                             + e.sequence + " of " + manifest.entries.size() + ") is missing; restore a point before it"
                             + " with --until, or put the file back");
@@ -210,7 +211,7 @@ public final class BackupChain {
     private void checkLinks() throws RestoreException {
         ChainFile previous = null;
         for (ChainFile f : files) {
-            if ("copy".equals(f.level())) {
+            if (f.is(BackupLevel.COPY)) {
                 continue;
             }
             if (f.isInc()) {
@@ -286,11 +287,11 @@ public final class BackupChain {
         List<ChainFile> point = new ArrayList<>();
         for (int i = end; i >= 0; i--) {
             ChainFile f = files.get(i);
-            if ("copy".equals(f.level())) {
+            if (f.is(BackupLevel.COPY)) {
                 continue;
             }
             point.add(0, f);
-            if ("full".equals(f.level())) {
+            if (f.is(BackupLevel.FULL)) {
                 return point;
             }
         }

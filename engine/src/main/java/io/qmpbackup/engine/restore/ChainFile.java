@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.restore;
 
+import io.qmpbackup.engine.backup.BackupLevel;
 import java.nio.file.Path;
 
 /**
@@ -16,8 +17,13 @@ public record ChainFile(Path path, String level, long epoch, String format, Stri
         return path.getFileName().toString();
     }
 
+    /** The one place a file's level (as the manifest and the file name spell it) is compared. */
+    public boolean is(BackupLevel l) {
+        return l.lower().equals(level);
+    }
+
     public boolean isInc() {
-        return "inc".equals(level);
+        return is(BackupLevel.INC);
     }
 
     /** Matches a --until value: the file name, or its {@code INC-<epoch>} / {@code FULL-<epoch>} prefix. */

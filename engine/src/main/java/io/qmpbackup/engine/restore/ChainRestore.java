@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.restore;
 
+import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.backup.BackupLog;
 import io.qmpbackup.engine.backup.Cancellation;
 import io.qmpbackup.engine.qmp.Json;
@@ -97,7 +98,7 @@ public final class ChainRestore {
     private List<Step> planCommitInto(String until, long rateLimit, boolean snapshots) throws RestoreException {
         inPlace = true;
         List<ChainFile> point = chain.pointUpTo(until);
-        if (point.size() < 2 || !"full".equals(point.get(0).level())) {
+        if (point.size() < 2 || !point.get(0).is(BackupLevel.FULL)) {
             throw new RestoreException("no incremental backups to apply in " + chain.dir() + " up to "
                     + point.get(point.size() - 1).name() + ": the FULL already is that point");
         }
@@ -129,7 +130,7 @@ public final class ChainRestore {
         int after = chain.files().indexOf(point.get(point.size() - 1)) + 1;
         ChainFile next = null;
         for (int i = after; i < chain.files().size(); i++) {
-            if (!"copy".equals(chain.files().get(i).level())) {
+            if (!chain.files().get(i).is(BackupLevel.COPY)) {
                 next = chain.files().get(i);
                 break;
             }
