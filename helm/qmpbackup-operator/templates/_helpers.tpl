@@ -13,3 +13,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "qmpbackup.storage.path" -}}
 {{- if .hostPath -}}{{ .mountPath | default .hostPath }}{{- else -}}{{ .mountPath | default (printf "/backups/%s" .name) }}{{- end -}}
 {{- end -}}
+
+{{/* an agent.socketDirs entry: a host folder, or {path, namespace} (the namespace its VMs belong to) */}}
+{{- define "qmpbackup.socketDir.path" -}}
+{{- if kindIs "string" . -}}{{ . }}{{- else -}}{{ .path }}{{- end -}}
+{{- end -}}
+
+{{/* the entry as qmpbackup.agent.socket-dirs takes it: path, or path=namespace */}}
+{{- define "qmpbackup.socketDir.entry" -}}
+{{- if and (not (kindIs "string" .)) .namespace -}}{{ .path }}={{ .namespace }}{{- else -}}{{ include "qmpbackup.socketDir.path" . }}{{- end -}}
+{{- end -}}

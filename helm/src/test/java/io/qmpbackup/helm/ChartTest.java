@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -151,6 +152,79 @@ class ChartTest {
         assertThat(objects).noneMatch(o -> o instanceof GenericKubernetesResource); // no ServiceMonitor by default
     }
 
+    static final String AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-";
+
+    /** A policy rule as sets, so order in the template does not matter. */
+    record Rule(Set<String> apiGroups, Set<String> resources, Set<String> verbs) {
+        static Rule of(PolicyRule r) {
+            return new Rule(Set.copyOf(r.getApiGroups()), Set.copyOf(r.getResources()), Set.copyOf(r.getVerbs()));
+        }
+
+        static Rule of(List<String> resources, String... verbs) {
+            return new Rule(Set.of("qmpbackup.io"), Set.copyOf(resources), Set.of(verbs));
+        }
+    }
+
+    /** What the built-in ClusterRole {@code builtIn} (view, edit, admin) gains from the chart. */
+    static List<Rule> aggregatedInto(List<HasMetadata> objects, String builtIn) {
+        return objects.stream().filter(o -> o instanceof ClusterRole && o.getMetadata().getLabels() != null
+                        && "true".equals(o.getMetadata().getLabels().get(AGGREGATE + builtIn)))
+                .flatMap(o -> ((ClusterRole) o).getRules().stream()).map(Rule::of).toList();
+    }
+
+    static final List<String> KINDS = List.of("vmbackups", "vmrestores", "vmbackupschedules", "qemuvms");
+
+    @Test
+    void tenantRolesJoinTheBuiltInViewEditAndAdminRoles() {
+        List<HasMetadata> objects = render(null);
+        ClusterRole view = role(objects, "qmpbackup-view");
+        assertThat(view.getRules()).map(Rule::of).containsExactlyInAnyOrder(
+                Rule.of(KINDS, "get", "list", "watch"),
+                Rule.of(KINDS.stream().map(k -> k + "/status").toList(), "get", "list", "watch"));
+        assertThat(view.getMetadata().getLabels()).containsEntry(AGGREGATE + "view", "true")
+                .containsEntry(AGGREGATE + "edit", "true").containsEntry(AGGREGATE + "admin", "true");
+        ClusterRole edit = role(objects, "qmpbackup-edit");
+        assertThat(edit.getRules()).map(Rule::of).containsExactly(
+                Rule.of(List.of("vmbackups", "vmrestores", "vmbackupschedules"),
+                        "create", "delete", "update", "patch"));
+        assertThat(edit.getMetadata().getLabels()).containsEntry(AGGREGATE + "edit", "true")
+                .containsEntry(AGGREGATE + "admin", "true").doesNotContainKey(AGGREGATE + "view");
+        assertThat(view.getAggregationRule()).isNull();
+        assertThat(edit.getAggregationRule()).isNull();
+
+        assertThat(aggregatedInto(objects, "view")).containsExactlyInAnyOrderElementsOf(
+                view.getRules().stream().map(Rule::of).toList());
+        assertThat(aggregatedInto(objects, "edit")).hasSize(3).isEqualTo(aggregatedInto(objects, "admin"));
+    }
+
+    @Test
+    void tenantsCannotWriteQemuVMsOrAnyStatus() {
+        List<HasMetadata> objects = render(null);
+        Set<String> writes = Set.of("create", "update", "patch", "delete", "deletecollection", "*");
+        for (String builtIn : List.of("view", "edit", "admin")) {
+            List<Rule> rules = aggregatedInto(objects, builtIn);
+            assertThat(rules).as(builtIn).isNotEmpty().allSatisfy(r -> {
+                assertThat(r.apiGroups()).containsExactly("qmpbackup.io");
+                assertThat(r.resources()).doesNotContain("*");
+                assertThat(r.verbs()).doesNotContain("*");
+                if (r.resources().contains("qemuvms") || r.resources().stream().anyMatch(x -> x.endsWith("/status"))) {
+                    assertThat(r.verbs()).as("%s: %s", builtIn, r).doesNotContainAnyElementsOf(writes);
+                }
+            });
+        }
+        assertThat(aggregatedInto(objects, "view")).flatExtracting(Rule::verbs).doesNotContainAnyElementsOf(writes);
+    }
+
+    @Test
+    void tenantRolesCanBeTurnedOff() throws Exception {
+        List<HasMetadata> objects = render(Files.writeString(tmp.resolve("off.yaml"), "tenantRoles: {enabled: false}"));
+        for (String builtIn : List.of("view", "edit", "admin")) {
+            assertThat(aggregatedInto(objects, builtIn)).as(builtIn).isEmpty();
+        }
+        assertThat(objects).filteredOn(o -> o instanceof ClusterRole).extracting(o -> o.getMetadata().getName())
+                .containsExactlyInAnyOrder("qmpbackup-operator", "qmpbackup-node-agent");
+    }
+
     @Test
     void proxmoxStyleValues() {
         List<HasMetadata> objects = render(Path.of("src/test/resources/proxmox-values.yaml"));
@@ -181,6 +255,7 @@ class ChartTest {
                 "agent: {socketDirs: [/run/qemu], storage: [{name: Bad_Name, hostPath: /b}]}",
                 "operator: {noAgentTimeout: soon}",
                 "agent: {passFds: sometimes}",
+                "tenantRoles: {enabled: sometimes}",
                 "agent: {socketDirs: [/run/qemu], storage: [{name: d, hostPath: /b}], socketDir: /x}")) {
             Path values = Files.writeString(tmp.resolve("bad.yaml"), bad);
             assertThatThrownBy(() -> render(values)).as(bad).hasMessageContaining("values don't meet the specifications");

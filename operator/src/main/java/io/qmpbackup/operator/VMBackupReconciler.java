@@ -9,8 +9,11 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.SpecProblem;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
+import java.util.List;
 
 /** VMBackup: resolve the VM's node and hand the backup to that node's agent. */
 // status changes made by the node agent must reach the operator (Events, metrics)
@@ -37,6 +40,11 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
     public DeleteControl cleanup(VMBackup r, Context<VMBackup> context) {
         pruned.forget(r);
         return dispatch.cleanup(r, this);
+    }
+
+    @Override
+    public List<SpecProblem> problems(VMBackup r) {
+        return SpecValidation.problems(r);
     }
 
     @Override
@@ -71,7 +79,10 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
 
     @Override
     public String vm(VMBackup r) {
-        var vm = r.getSpec().vm;
+        var vm = r.getSpec() == null ? null : r.getSpec().vm;
+        if (vm == null) {
+            return null;
+        }
         return vm.name != null ? vm.name : vm.node + ":" + vm.qmpSocket;
     }
 

@@ -8,9 +8,12 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.SpecProblem;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
+import java.util.List;
 
 /** VMRestore: runs on the node of its source VMBackup (or the node it names). */
 // status changes made by the node agent must reach the operator (Events, metrics)
@@ -33,6 +36,11 @@ public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRes
     @Override
     public DeleteControl cleanup(VMRestore r, Context<VMRestore> context) {
         return dispatch.cleanup(r, this);
+    }
+
+    @Override
+    public List<SpecProblem> problems(VMRestore r) {
+        return SpecValidation.problems(r);
     }
 
     @Override
@@ -68,7 +76,7 @@ public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRes
 
     @Override
     public String vm(VMRestore r) {
-        return r.getSpec().source.backup;
+        return r.getSpec() == null || r.getSpec().source == null ? null : r.getSpec().source.backup;
     }
 
     @Override

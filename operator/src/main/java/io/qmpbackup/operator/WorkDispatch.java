@@ -8,11 +8,14 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.RunStatus;
 import io.qmpbackup.api.v1alpha1.RunTransitions;
+import io.qmpbackup.api.v1alpha1.SpecProblem;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -51,7 +54,10 @@ public class WorkDispatch {
 
     /** What a kind tells the dispatcher about one resource. */
     public interface Work<R extends CustomResource<?, S>, S extends RunStatus> {
-        /** The node to run on, or a failure: reason and message. */
+        /** What is wrong with the spec ({@link SpecValidation}); checked before {@link #target}. */
+        List<SpecProblem> problems(R r);
+
+        /** The node to run on, or a failure: reason and message. Called only for a valid spec. */
         Target target(R r);
 
         S newStatus();
@@ -91,7 +97,9 @@ public class WorkDispatch {
         Instant now = Instant.now();
         switch (phase) {
             case PENDING -> {
-                Target t = work.target(r);
+                List<SpecProblem> problems = work.problems(r);
+                Target t = problems.isEmpty() ? work.target(r)
+                        : Target.fail(SpecValidation.REASON, SpecValidation.message(problems));
                 if (t.node() == null) {
                     RunTransitions.move(s, Phase.FAILED, t.failReason(), t.failMessage(), generation(r), now);
                     observe(r, work, true);

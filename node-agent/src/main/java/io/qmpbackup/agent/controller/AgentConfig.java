@@ -14,8 +14,11 @@ public interface AgentConfig {
     /** The node this agent serves (NODE_NAME). */
     String nodeName();
 
-    /** Host folders where VM sockets may live. */
-    List<Path> socketDirs();
+    /**
+     * Host folders where VM sockets may live, each {@code path} (its VMs belong to the discovery
+     * namespace) or {@code path=namespace} (they belong to that namespace).
+     */
+    List<String> socketDirs();
 
     /** Storage locations, {@code name=path,name=path}. */
     String storageLocations();
@@ -52,6 +55,11 @@ public interface AgentConfig {
     /** A VM not seen for this long is marked stale (never deleted). */
     @WithDefault("10m")
     Duration staleAfter();
+
+    /** {@link #socketDirs()} with the namespace each folder belongs to. */
+    default List<SocketFolder> socketFolders() {
+        return SocketFolder.parse(socketDirs(), discoveryNamespace());
+    }
 
     default Map<String, Path> storage() {
         Map<String, Path> m = new LinkedHashMap<>();

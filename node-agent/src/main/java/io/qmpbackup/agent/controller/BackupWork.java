@@ -74,41 +74,43 @@ final class BackupWork implements WorkRun {
         return v;
     }
 
-    /** Problem with the spec on this node (reason, message), or null. */
-    private String[] refuse(Path socket, Path location, Path target) {
+    /**
+     * What the run may reach, all checked before the first QMP command: its VM's sockets under a
+     * socket folder of the backup's namespace (whether given as node + socket or through a
+     * QemuVM), its target inside the namespace's storage area.
+     */
+    private record Reach(Path socket, Path agentSocket, Path realArea, Path target) {
+    }
+
+    private Reach reach() throws Refusal {
         VMBackupSpec spec = resource.getSpec();
+        String ns = resource.getMetadata().getNamespace();
         if (vm.qmpSocket == null) {
-            return new String[] {"QemuVMNotFound", "QemuVM " + vm.name + " is gone or has no QMP socket"};
+            throw new Refusal("QemuVMNotFound", "QemuVM " + vm.name + " is gone or has no QMP socket");
         }
-        if (socket == null) {
-            return new String[] {"SocketOutsideAllowedDirs", "QMP socket " + vm.qmpSocket + " is not under the"
-                    + " agent's socket folders " + config.socketDirs() + " (qmpbackup.agent.socket-dirs): move the"
-                    + " socket there or add its folder to the agent's configuration"};
+        Path socket = Paths.socket(vm.qmpSocket, "QMP socket", ns, config.socketFolders());
+        Path agentSocket = vm.agentSocket == null ? null
+                : Paths.socket(vm.agentSocket, "guest agent socket", ns, config.socketFolders());
+        if (spec.storage == null) {
+            throw new Refusal("InvalidStoragePath", "spec.storage is missing: give a location and a path");
         }
-        if (vm.agentSocket != null && Paths.allowedSocket(vm.agentSocket, config.socketDirs()) == null) {
-            return new String[] {"SocketOutsideAllowedDirs", "guest agent socket " + vm.agentSocket
-                    + " is not under the agent's socket folders " + config.socketDirs()};
-        }
-        if (location == null) {
-            return new String[] {"StorageNotFound", "storage location " + spec.storage.location + " is not configured"
-                    + " on node " + config.nodeName() + " (configured: " + config.storage().keySet() + ")"};
-        }
-        if (target == null) {
-            return new String[] {"InvalidStoragePath", "storage.path " + spec.storage.path + " leaves the storage"
-                    + " location: give a relative path without '..'"};
-        }
-        return null;
+        StorageArea area = StorageArea.of(config.storage(), config.nodeName(), spec.storage.location, ns);
+        Path target = area.resolve(spec.storage.path, "storage.path");
+        return new Reach(socket, agentSocket, area.realRoot(), target);
     }
 
     @Override
     public void run() {
+        if (status.failIfInvalid(resource)) {
+            return;
+        }
         VMBackupSpec spec = resource.getSpec();
-        Path socket = Paths.allowedSocket(vm.qmpSocket, config.socketDirs());
-        Path location = config.storage().get(spec.storage.location);
-        Path target = location == null ? null : Paths.inside(location, spec.storage.path);
-        String[] refusal = refuse(socket, location, target);
-        if (refusal != null) {
-            status.finish(Phase.FAILED, refusal[0], refusal[1], s -> { });
+        Reach reach;
+        try {
+            reach = reach();
+        } catch (Refusal r) {
+            LOG.warnf("%s: refused: %s", status.id(), r.getMessage());
+            status.finish(Phase.FAILED, r.reason(), r.getMessage(), s -> { });
             return;
         }
         RetentionPolicy policy;
@@ -120,9 +122,9 @@ final class BackupWork implements WorkRun {
         }
         List<String> warnings = new ArrayList<>();
         try {
-            BackupOutcome outcome = service.backup(new BackupRequest(socket, Duration.ofSeconds(10),
-                    options(spec, target), policy), engineLog(warnings), cancel);
-            succeeded(outcome, location, warnings);
+            BackupOutcome outcome = service.backup(new BackupRequest(reach.socket(), Duration.ofSeconds(10),
+                    options(spec, reach), policy), engineLog(warnings), cancel);
+            succeeded(outcome, reach, warnings);
         } catch (BackupCancelledException e) {
             status.finish(Phase.CANCELLED, "Cancelled", e.getMessage(), s -> { });
         } catch (BackupException e) {
@@ -134,12 +136,12 @@ final class BackupWork implements WorkRun {
         }
     }
 
-    private BackupOptions options(VMBackupSpec spec, Path target) {
-        return BackupOptions.builder(BackupLevel.parse(spec.level.value()), target).uuid(spec.uuid)
+    private BackupOptions options(VMBackupSpec spec, Reach reach) {
+        return BackupOptions.builder(BackupLevel.parse(spec.level.value()), reach.target()).uuid(spec.uuid)
                 .monthly(Boolean.TRUE.equals(spec.monthly)).include(spec.include).exclude(spec.exclude)
                 .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
                 .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit).quiesce(Boolean.TRUE.equals(spec.quiesce))
-                .agentSocket(vm.agentSocket == null ? null : Path.of(vm.agentSocket)).passFds(config.passFds()).build();
+                .agentSocket(reach.agentSocket()).passFds(config.passFds()).build();
     }
 
     /** The engine's log: lines to the agent's log with the CR's name, warnings kept for the status. */
@@ -163,7 +165,8 @@ final class BackupWork implements WorkRun {
         };
     }
 
-    private void succeeded(BackupOutcome outcome, Path location, List<String> warnings) {
+    private void succeeded(BackupOutcome outcome, Reach reach, List<String> warnings) {
+        Path location = reach.realArea();
         BackupResult result = outcome.backup();
         RetentionResult retention = retentionStatus(outcome.retention(), location);
         long bytes = result.disks().stream().mapToLong(BackupResult.DiskResult::bytesCopied).sum();
@@ -244,9 +247,12 @@ final class BackupWork implements WorkRun {
      * fleece files) and its unfinished files. Returns what was done, for the status message.
      */
     String cleanAfterRestart() {
-        VMBackupSpec spec = resource.getSpec();
-        Path location = config.storage().get(spec.storage.location);
-        return service.cleanAfterCrash(Paths.allowedSocket(vm.qmpSocket, config.socketDirs()),
-                location == null ? null : Paths.inside(location, spec.storage.path), BackupLog.SILENT);
+        Reach reach;
+        try {
+            reach = reach();
+        } catch (Refusal r) {
+            return "nothing was cleaned (" + r.getMessage() + ")";
+        }
+        return service.cleanAfterCrash(reach.socket(), reach.target(), BackupLog.SILENT);
     }
 }

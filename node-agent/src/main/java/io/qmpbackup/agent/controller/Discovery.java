@@ -22,14 +22,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps a QemuVM object per VM whose QMP socket lies in the agent's socket folders: node,
+ * Keeps a QemuVM object per VM whose QMP socket lies in the agent's socket folders, in the
+ * namespace the folder belongs to (the discovery namespace unless the admin assigned it): node,
  * sockets (a {@code <vm>.qga} beside {@code <vm>.qmp} is its guest agent), QEMU name and UUID,
  * run state, QEMU version, disks. Each socket is held only for the few commands of a probe.
  * Labels and annotations of QemuVM objects are the users' and are never written; a VM not seen
@@ -49,29 +52,35 @@ public final class Discovery {
         this.clock = clock;
     }
 
-    /** One scan of every socket folder; returns the names of the QemuVM objects seen alive. */
+    /**
+     * One scan of every socket folder; returns the QemuVM objects seen alive, as
+     * {@code namespace/name}. Each folder's VMs are kept in the namespace the folder belongs to.
+     */
     public Set<String> scanOnce() {
-        String ns = config.discoveryNamespace();
         PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + config.discoveryPattern());
         Set<String> seen = new HashSet<>();
-        Set<String> sockets = new HashSet<>();
-        for (Path dir : config.socketDirs()) {
+        Map<String, Set<String>> sockets = new LinkedHashMap<>();
+        sockets.put(config.discoveryNamespace(), new HashSet<>());
+        for (SocketFolder folder : config.socketFolders()) {
+            String ns = folder.namespace();
+            Set<String> present = sockets.computeIfAbsent(ns, n -> new HashSet<>());
+            Path dir = folder.path();
             if (!Files.isDirectory(dir)) {
                 continue;
             }
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path socket : s.filter(p -> matcher.matches(p.getFileName())).sorted().toList()) {
-                    sockets.add(socket.toString());
+                    present.add(socket.toString());
                     String name = objectName(socket);
                     if (observe(ns, name, socket)) {
-                        seen.add(name);
+                        seen.add(ns + "/" + name);
                     }
                 }
             } catch (IOException e) {
                 LOG.warnf("discovery: cannot list %s: %s", dir, e.getMessage());
             }
         }
-        markStale(ns, sockets);
+        sockets.forEach(this::markStale);
         return seen;
     }
 

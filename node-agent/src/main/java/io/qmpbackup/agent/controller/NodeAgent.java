@@ -9,6 +9,7 @@ import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.QemuVM;
 import io.qmpbackup.api.v1alpha1.RunStatus;
 import io.qmpbackup.api.v1alpha1.RunTransitions;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VmRef;
@@ -70,8 +71,8 @@ public class NodeAgent {
 
     void onStart(@Observes StartupEvent ev) {
         requireNodeName();
-        LOG.infof("node agent %s on node %s: sockets under %s, storage %s, at most %d at once", instance,
-                config.nodeName(), config.socketDirs(), config.storage(), config.maxConcurrent());
+        LOG.infof("node agent %s on node %s: sockets under %s (folder=namespace), storage %s (a namespace area each), at most %d at once", instance,
+                config.nodeName(), config.socketFolders(), config.storage(), config.maxConcurrent());
         slots = new Slots(config.maxConcurrent(), config.nodeName());
         workers = Executors.newFixedThreadPool(config.maxConcurrent(), daemon("qmpbackup-work"));
         // synced before any work is looked at: a backup naming a QemuVM is resolved from this cache
@@ -210,7 +211,9 @@ public class NodeAgent {
         }
         VmRef vm = null;
         String claim;
-        if (cached instanceof VMBackup b) {
+        if (!SpecValidation.problems(cached).isEmpty()) {
+            claim = "invalid:" + key.id(); // nothing to resolve: its run fails at once with InvalidSpec
+        } else if (cached instanceof VMBackup b) {
             vm = BackupWork.resolve(b, this::qemuVm);
             claim = BackupWork.exclusive(vm);
         } else {
@@ -343,8 +346,9 @@ public class NodeAgent {
             boolean running = s != null && s.phase == Phase.RUNNING && !instance.equals(s.agent);
             boolean lost = s != null && s.phase == Phase.FAILED && "AgentLost".equals(s.reason);
             if (running || lost) {
-                String cleanup = new BackupWork(client, config, b, BackupWork.resolve(b, this::qemuVm), clock)
-                        .cleanAfterRestart();
+                String cleanup = !SpecValidation.problems(b).isEmpty() ? "nothing was cleaned (its spec is invalid)"
+                        : new BackupWork(client, config, b, BackupWork.resolve(b, this::qemuVm), clock)
+                                .cleanAfterRestart();
                 fail(copy(b), "AgentRestarted", "the node agent " + (lost ? "was lost and restarted" : "restarted")
                         + " while this backup ran; " + cleanup
                         + "; the chain's change tracking still holds every change, so the next backup is correct");

@@ -2,47 +2,110 @@ package io.qmpbackup.agent.controller;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Where the agent may look: VM sockets under the allowed folders, backups inside storage locations. */
+/**
+ * Where the agent may reach, checked on real paths: every path from a CR is resolved through its
+ * symlinks (the deepest part that exists, by {@code toRealPath}, plus the names below it that do
+ * not exist yet), confined, and only then used, in that resolved form. The agent runs as root and
+ * sees whatever its mounts reach, so a lexical check alone would let a symlink lead out.
+ */
 final class Paths {
     private Paths() {
     }
 
-    /** The socket, resolved through symlinks, when it lies under one of the folders; else null. */
-    static Path allowedSocket(String socket, List<Path> dirs) {
-        if (socket == null) {
-            return null;
+    /**
+     * The path as the kernel reaches it now: the deepest existing ancestor through its symlinks,
+     * then the names below it (which do not exist, so hold no symlink yet).
+     */
+    static Path real(Path p) throws IOException {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing.getParent() != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+            existing = existing.getParent();
         }
-        Path p = Path.of(socket).normalize();
-        Path real = p;
-        try {
-            if (Files.exists(p)) {
-                real = p.toRealPath();
+        // a dangling symlink exists without following: toRealPath fails on it, and so does the check
+        return existing.toRealPath().resolve(existing.relativize(abs));
+    }
+
+    /**
+     * A relative path given in a CR, checked by the agent itself (the schema's CEL rule is a first
+     * line only): not absolute, no '..' part, not empty.
+     */
+    static Path relative(String given, String field) throws Refusal {
+        if (given == null || given.isBlank()) {
+            throw new Refusal("InvalidStoragePath", field + " is empty: give a folder relative to the storage area");
+        }
+        Path p = Path.of(given);
+        if (given.startsWith("/") || p.isAbsolute()) {
+            throw new Refusal("InvalidStoragePath", field + " " + given + " is absolute: give a path relative to the"
+                    + " storage area, without '..'");
+        }
+        for (Path part : p) {
+            if (part.toString().equals("..")) {
+                throw new Refusal("InvalidStoragePath", field + " " + given + " contains '..': give a path relative"
+                        + " to the storage area, without '..'");
             }
-        } catch (IOException e) {
-            return null;
         }
-        for (Path d : dirs) {
-            Path dir = d.normalize();
+        return p;
+    }
+
+    /** {@code area/relative}, resolved through its symlinks, refused unless it stays inside the area. */
+    static Path inside(Path area, String relative, String field) throws Refusal {
+        Path rel = relative(relative, field);
+        try {
+            Path realArea = real(area);
+            Path p = real(realArea.resolve(rel));
+            if (!p.startsWith(realArea)) {
+                throw new Refusal("NotPermitted", field + " " + relative + " leads out of the storage area " + area
+                        + " (it resolves to " + p + " through a symlink)");
+            }
+            return p;
+        } catch (IOException e) {
+            throw new Refusal("InvalidStoragePath", field + " " + relative + " cannot be resolved inside " + area + ": "
+                    + e, e);
+        }
+    }
+
+    /**
+     * A VM socket ({@code what}: "QMP socket", "guest agent socket") that a run of {@code namespace}
+     * names: its real path when the deepest socket folder holding it belongs to that namespace.
+     * Nothing is connected to before this answers.
+     */
+    static Path socket(String socket, String what, String namespace, List<SocketFolder> folders) throws Refusal {
+        Path real;
+        try {
+            real = real(Path.of(socket));
+        } catch (IOException | RuntimeException e) {
+            throw new Refusal("SocketOutsideAllowedDirs", what + " " + socket + " cannot be resolved: " + e, e);
+        }
+        SocketFolder owner = null;
+        int depth = -1;
+        for (SocketFolder f : folders) {
+            Path dir;
             try {
-                if (Files.exists(dir)) {
-                    dir = dir.toRealPath();
-                }
+                dir = real(f.path());
             } catch (IOException e) {
                 continue;
             }
-            if (real.startsWith(dir) && !real.equals(dir)) {
-                return p;
+            if (real.startsWith(dir) && !real.equals(dir) && dir.getNameCount() > depth) {
+                owner = f;
+                depth = dir.getNameCount();
             }
         }
-        return null;
-    }
-
-    /** {@code location/relative}, refused when it would leave the location. */
-    static Path inside(Path location, String relative) {
-        Path p = location.resolve(relative).normalize();
-        return p.startsWith(location.normalize()) ? p : null;
+        if (owner == null) {
+            throw new Refusal("SocketOutsideAllowedDirs", what + " " + socket + " is not under the agent's socket"
+                    + " folders " + folders.stream().map(SocketFolder::path).toList() + " (qmpbackup.agent.socket-dirs):"
+                    + " move the socket there or add its folder to the agent's configuration");
+        }
+        if (!owner.namespace().equals(namespace)) {
+            throw new Refusal("NotPermitted", "namespace " + namespace + " may not use " + what + " " + socket + ": its"
+                    + " socket folder belongs to another namespace; an admin can assign a folder to " + namespace
+                    + " with qmpbackup.agent.socket-dirs (" + "<folder>=" + namespace + "; chart: agent.socketDirs:"
+                    + " [{path: <folder>, namespace: " + namespace + "}])");
+        }
+        return real;
     }
 }

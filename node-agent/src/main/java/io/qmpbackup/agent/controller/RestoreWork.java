@@ -13,6 +13,7 @@ import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreSpec;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -38,17 +39,24 @@ final class RestoreWork implements WorkRun {
 
     @Override
     public void run() {
+        if (status.failIfInvalid(resource)) {
+            return;
+        }
         VMRestoreSpec spec = resource.getSpec();
         try {
             Path dir = folder(spec);
-            RestoreRequest request = new RestoreRequest(MODES.get(spec.mode), dir, spec.until,
-                    spec.targetFile == null ? null : Path.of(spec.targetFile), false, 0);
+            Path target = spec.mode == RestoreMode.MERGE ? StorageArea.mergeTarget(config.storage(), config.nodeName(),
+                    resource.getMetadata().getNamespace(), spec.targetFile) : null;
+            RestoreRequest request = new RestoreRequest(MODES.get(spec.mode), dir, spec.until, target, false, 0);
             RestoreOutcome out = RestoreService.standard().restore(request, status.log(), cancel);
             status.finish(Phase.SUCCEEDED, "Succeeded", spec.mode.value() + " of " + dir + " done: " + out.output()
                     + (out.warnings().isEmpty() ? "" : "; warnings: " + String.join("; ", out.warnings())), s -> {
                         s.outputFile = out.output().toString();
                         s.check = out.check();
                     });
+        } catch (Refusal r) {
+            LOG.warnf("%s: refused: %s", status.id(), r.getMessage());
+            status.finish(Phase.FAILED, r.reason(), r.getMessage(), s -> { });
         } catch (RestoreException e) {
             if (cancel.cancelled()) {
                 status.finish(Phase.CANCELLED, "Cancelled", e.getMessage(), s -> { });
@@ -64,8 +72,11 @@ final class RestoreWork implements WorkRun {
             RestoreRequest.Mode.MERGE, RestoreMode.REBASE, RestoreRequest.Mode.REBASE, RestoreMode.COMMIT,
             RestoreRequest.Mode.COMMIT, RestoreMode.SNAPSHOTREBASE, RestoreRequest.Mode.SNAPSHOTREBASE);
 
-    /** The disk's chain folder on this node. */
-    private Path folder(VMRestoreSpec spec) throws RestoreException {
+    /**
+     * The disk's chain folder on this node, inside the restore's namespace's storage area: a
+     * VMBackup's chainPath is relative to that area, and so is source.storage.path.
+     */
+    private Path folder(VMRestoreSpec spec) throws RestoreException, Refusal {
         String locationName;
         String chainPath;
         String disk = spec.source.disk;
@@ -93,14 +104,13 @@ final class RestoreWork implements WorkRun {
                 throw new RestoreException("source.disk is needed with source.storage: the disk's image file name");
             }
         }
-        Path location = config.storage().get(locationName);
-        if (location == null) {
-            throw new RestoreException("storage location " + locationName + " is not configured on node "
-                    + config.nodeName() + " (configured: " + config.storage().keySet() + ")");
-        }
-        Path dir = Paths.inside(location, chainPath + "/" + disk);
-        if (dir == null) {
-            throw new RestoreException("the restore source leaves storage location " + locationName);
+        StorageArea area = StorageArea.of(config.storage(), config.nodeName(), locationName,
+                resource.getMetadata().getNamespace());
+        Path dir = area.resolve(chainPath + "/" + disk, "the restore source " + chainPath + " + disk");
+        if (!Files.isDirectory(dir)) {
+            throw new RestoreException("no backup folder " + chainPath + "/" + disk + " in storage location "
+                    + locationName + " for namespace " + resource.getMetadata().getNamespace() + " on node "
+                    + config.nodeName() + " (" + area.root() + ")");
         }
         return dir;
     }

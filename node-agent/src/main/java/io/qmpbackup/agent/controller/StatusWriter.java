@@ -7,8 +7,11 @@ import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.Progress;
 import io.qmpbackup.api.v1alpha1.RunStatus;
 import io.qmpbackup.api.v1alpha1.RunTransitions;
+import io.qmpbackup.api.v1alpha1.SpecProblem;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
@@ -66,6 +69,20 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
             p.percent = (int) Math.min(100, done * 100 / total);
             s.progress = p;
         });
+    }
+
+    /**
+     * Defense in depth: the operator fails work with a spec the schema would refuse before it
+     * hands it over, but an older operator or a hand-set label may not have. Fails it with
+     * InvalidSpec and returns true when {@code r}'s spec breaks the schema.
+     */
+    boolean failIfInvalid(R r) {
+        List<SpecProblem> problems = SpecValidation.problems(r);
+        if (problems.isEmpty()) {
+            return false;
+        }
+        finish(Phase.FAILED, SpecValidation.REASON, SpecValidation.message(problems), s -> { });
+        return true;
     }
 
     void finish(Phase phase, String reason, String message, Consumer<S> more) {

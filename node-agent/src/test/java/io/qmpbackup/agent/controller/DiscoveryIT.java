@@ -48,9 +48,13 @@ class DiscoveryIT {
     }
 
     private AgentConfig config(Path sockets, Duration staleAfter) {
+        return config(List.of(sockets.toString()), staleAfter);
+    }
+
+    private AgentConfig config(List<String> socketDirs, Duration staleAfter) {
         return new AgentConfig() {
             @Override public String nodeName() { return "node-a"; }
-            @Override public List<Path> socketDirs() { return List.of(sockets); }
+            @Override public List<String> socketDirs() { return socketDirs; }
             @Override public String storageLocations() { return "default=" + tmp; }
             @Override public int maxConcurrent() { return 1; }
             @Override public Duration progressInterval() { return Duration.ofSeconds(2); }
@@ -83,7 +87,7 @@ class DiscoveryIT {
         Files.createFile(sockets.resolve("web1.qga"));
         try (TestVm web1 = vm("web1", sockets); TestVm db1 = vm("db1", sockets)) {
             Discovery d = new Discovery(client, config(sockets, Duration.ofMinutes(10)), Clock.systemUTC());
-            assertThat(d.scanOnce()).containsExactlyInAnyOrder("node-a-web1", "node-a-db1");
+            assertThat(d.scanOnce()).containsExactlyInAnyOrder("qmpbackup/node-a-web1", "qmpbackup/node-a-db1");
             QemuVM w = get("node-a-web1");
             assertThat(w.getSpec().node).isEqualTo("node-a");
             assertThat(w.getSpec().qmpSocket).isEqualTo(sockets.resolve("web1.qmp").toString());
@@ -107,19 +111,34 @@ class DiscoveryIT {
             client.resource(labelled).update();
             // a socket busy with another client: the VM is there, the scan does not wait for it
             try (QmpClient holder = QmpClient.connect(sockets.resolve("db1.qmp"), Duration.ofSeconds(2))) {
-                assertThat(d.scanOnce()).contains("node-a-db1");
+                assertThat(d.scanOnce()).contains("qmpbackup/node-a-db1");
                 assertThat(get("node-a-db1").getStatus().message).contains("busy");
                 assertThat(holder.isConnected()).isTrue();
             }
             assertThat(get("node-a-web1").getMetadata().getLabels()).containsEntry("backup", "nightly");
             web1.kill();
             Discovery quick = new Discovery(client, config(sockets, Duration.ZERO), Clock.systemUTC());
-            assertThat(quick.scanOnce()).containsExactly("node-a-db1");
+            assertThat(quick.scanOnce()).containsExactly("qmpbackup/node-a-db1");
             QemuVM gone = get("node-a-web1");
             assertThat(gone).as("a VM that went away is kept").isNotNull();
             assertThat(gone.getStatus().stale).isTrue();
             assertThat(gone.getMetadata().getLabels()).containsEntry("backup", "nightly");
             assertThat(get("node-a-db1").getStatus().stale).isFalse();
+        }
+    }
+
+    @Test
+    void aFolderAssignedToANamespaceKeepsItsVmsThere() throws Exception {
+        Path shared = Files.createDirectories(tmp.resolve("shared"));
+        Path tenant = Files.createDirectories(tmp.resolve("tenant"));
+        try (TestVm app = vm("app1", shared); TestVm t = vm("t1", tenant)) {
+            Discovery d = new Discovery(client, config(List.of(shared.toString(), tenant + "=team-a"),
+                    Duration.ofMinutes(10)), Clock.systemUTC());
+            assertThat(d.scanOnce()).containsExactlyInAnyOrder("qmpbackup/node-a-app1", "team-a/node-a-t1");
+            assertThat(get("node-a-t1")).as("not in the discovery namespace").isNull();
+            QemuVM inTenant = client.resources(QemuVM.class).inNamespace("team-a").withName("node-a-t1").get();
+            assertThat(inTenant.getSpec().qmpSocket).isEqualTo(tenant.resolve("t1.qmp").toString());
+            assertThat(inTenant.getStatus().qemuName).isEqualTo("t1");
         }
     }
 }

@@ -183,8 +183,9 @@ class NodeAgentTest {
             }
 
             @Override
-            public List<Path> socketDirs() {
-                return List.of(dir);
+            public List<String> socketDirs() {
+                // the backups' namespace is not the discovery namespace: the folder is assigned to it
+                return List.of(dir + "=" + NS);
             }
 
             @Override

@@ -131,7 +131,7 @@ class FleetConcurrencyIT {
                 int i = Integer.parseInt(b.getSpec().vm.name.substring(3));
                 TestVm vm = vms.get(i);
                 vm.flush(vm.disks().get(0));
-                Path file = storage.resolve(b.getStatus().disks.get(0).file);
+                Path file = storage.resolve(NS).resolve(b.getStatus().disks.get(0).file);
                 QemuTools.Result cmp = QemuTools.compare(vm.disks().get(0).image(), "qcow2", file, "qcow2");
                 assertThat(cmp.exit()).as(b.getMetadata().getName() + ": " + cmp.out()).isZero();
             }

@@ -55,6 +55,8 @@ class OperatorAgentE2EIT {
     private TestVm vm;
     private DiskSpec disk;
     private Path storage;
+    /** The release namespace's area of the storage location: {@code <location>/<namespace>}. */
+    private Path area;
     private Map<String, String> agentEnv;
     private final List<Long> toRunningMillis = new ArrayList<>();
 
@@ -63,6 +65,7 @@ class OperatorAgentE2EIT {
         base = Files.createTempDirectory(Path.of("/tmp"), "e2e");
         Path vmDir = Files.createDirectories(base.resolve("vm"));
         storage = Files.createDirectories(base.resolve("storage"));
+        area = storage.resolve(NS);
         Path img = QemuTools.createQcow2(vmDir.resolve("web1.qcow2"), "64M");
         QemuTools.write(img, "qcow2", 0, 24 * MIB, 0x21);
         disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
@@ -160,9 +163,11 @@ class OperatorAgentE2EIT {
         assertThat(full.getStatus().node).isEqualTo("node-a");
         assertThat(percents).as("progress seen moving").anyMatch(p -> p > 0 && p < 100).contains(100);
         assertThat(full.getStatus().disks).singleElement().satisfies(d -> {
-            assertThat(storage.resolve(d.file)).exists();
+            assertThat(area.resolve(d.file)).exists();
             assertThat(d.file).startsWith("web1/web1.qcow2/FULL-");
         });
+        assertThat(full.getStatus().chainPath).isEqualTo("web1");
+        assertThat(storage.resolve("web1")).as("chains live in the namespace's area").doesNotExist();
 
         vm.guestWrite(disk, 40L * MIB, 2 * MIB, 0x31);
         runToEnd("web1-inc", BackupLevel.INC, null);
@@ -191,7 +196,8 @@ class OperatorAgentE2EIT {
         spec.source = new RestoreSource();
         spec.source.backup = "web1-inc";
         spec.mode = RestoreMode.MERGE;
-        spec.targetFile = base.resolve("restored.qcow2").toString();
+        // merge writes inside the namespace's storage area only
+        spec.targetFile = area.resolve("restore/restored.qcow2").toString();
         r.setSpec(spec);
         client.resource(r).create();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
@@ -260,7 +266,7 @@ class OperatorAgentE2EIT {
         runToEnd("web1-after", BackupLevel.INC, null);
         assertThat(phase("web1-after")).isEqualTo(Phase.SUCCEEDED);
         vm.flush(disk);
-        Path rebuilt = QemuTools.reconstruct(Chains.currentChain(storage.resolve("web1"), "web1.qcow2"),
+        Path rebuilt = QemuTools.reconstruct(Chains.currentChain(area.resolve("web1"), "web1.qcow2"),
                 base.resolve("rb"), base.resolve("rebuilt.qcow2"));
         assertThat(QemuTools.compare(disk.image(), "qcow2", rebuilt, "qcow2").exit()).isZero();
     }
@@ -362,15 +368,15 @@ class OperatorAgentE2EIT {
         assertThat(last.getStatus().retention.chainsPruned).isEqualTo(1);
         assertThat(last.getStatus().retention.chainsKept).isEqualTo(1);
         assertThat(last.getStatus().retention.prunedFiles).hasSize(2)
-                .allSatisfy(f -> assertThat(storage.resolve(f)).doesNotExist());
-        assertThat(storage.resolve(last.getStatus().disks.get(0).file)).exists();
-        try (Stream<Path> s = Files.list(storage.resolve("web1-retention").resolve("web1.qcow2"))) {
+                .allSatisfy(f -> assertThat(area.resolve(f)).doesNotExist());
+        assertThat(area.resolve(last.getStatus().disks.get(0).file)).exists();
+        try (Stream<Path> s = Files.list(area.resolve("web1-retention").resolve("web1.qcow2"))) {
             assertThat(s.map(p -> p.getFileName().toString())).singleElement().asString().startsWith("FULL-");
         }
         assertThat(events("ret-3")).contains("PrunedBackupsDeleted");
         // the kept chain restores to the disk as it was at ret-3 (the guest wrote nothing since)
         vm.flush(disk);
-        QemuTools.Result cmp = QemuTools.compare(disk.image(), "qcow2", storage.resolve(last.getStatus().disks.get(0)
+        QemuTools.Result cmp = QemuTools.compare(disk.image(), "qcow2", area.resolve(last.getStatus().disks.get(0)
                 .file), "qcow2");
         assertThat(cmp.exit()).as(cmp.out()).isZero();
     }
