@@ -9,11 +9,8 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.QemuVM;
-import io.qmpbackup.api.v1alpha1.SpecProblem;
-import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
-import java.util.List;
 
 /** VMBackup: resolve the VM's node and hand the backup to that node's agent. */
 // status changes made by the node agent must reach the operator (Events, metrics)
@@ -42,10 +39,6 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
         return dispatch.cleanup(r, this);
     }
 
-    @Override
-    public List<SpecProblem> problems(VMBackup r) {
-        return SpecValidation.problems(r);
-    }
 
     @Override
     public WorkDispatch.Target target(VMBackup r) {

@@ -8,12 +8,9 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.Phase;
-import io.qmpbackup.api.v1alpha1.SpecProblem;
-import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
-import java.util.List;
 
 /** VMRestore: runs on the node of its source VMBackup (or the node it names). */
 // status changes made by the node agent must reach the operator (Events, metrics)
@@ -38,10 +35,6 @@ public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRes
         return dispatch.cleanup(r, this);
     }
 
-    @Override
-    public List<SpecProblem> problems(VMRestore r) {
-        return SpecValidation.problems(r);
-    }
 
     @Override
     public WorkDispatch.Target target(VMRestore r) {

@@ -55,7 +55,9 @@ public class WorkDispatch {
     /** What a kind tells the dispatcher about one resource. */
     public interface Work<R extends CustomResource<?, S>, S extends RunStatus> {
         /** What is wrong with the spec ({@link SpecValidation}); checked before {@link #target}. */
-        List<SpecProblem> problems(R r);
+        default List<SpecProblem> problems(R r) {
+            return SpecValidation.problems(r);
+        }
 
         /** The node to run on, or a failure: reason and message. Called only for a valid spec. */
         Target target(R r);

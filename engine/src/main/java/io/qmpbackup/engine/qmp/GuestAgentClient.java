@@ -31,13 +31,7 @@ public final class GuestAgentClient implements AutoCloseable {
     /** Connects and synchronises; fails with {@link QmpTimeoutException} when the agent is silent. */
     public static GuestAgentClient connect(Path socket, Duration timeout) throws QmpException {
         GuestAgentClient c = new GuestAgentClient(socket);
-        try {
-            c.sync(timeout);
-            return c;
-        } catch (QmpException e) {
-            c.close();
-            throw e;
-        }
+        return JsonLineChannel.handshake(c, () -> c.sync(timeout), c::close);
     }
 
     public Path socket() {

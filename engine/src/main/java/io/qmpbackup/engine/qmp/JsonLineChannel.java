@@ -39,6 +39,22 @@ final class JsonLineChannel implements AutoCloseable {
         this.reader.setDaemon(true);
     }
 
+    /** A client's first exchange on a new connection. */
+    interface Handshake {
+        void run() throws QmpException;
+    }
+
+    /** Runs a new client's handshake; a failed one closes it, so no half-open connection is left. */
+    static <C> C handshake(C client, Handshake handshake, Runnable close) throws QmpException {
+        try {
+            handshake.run();
+            return client;
+        } catch (QmpException e) {
+            close.run();
+            throw e;
+        }
+    }
+
     static JsonLineChannel open(Path socket, Consumer<JsonNode> onMessage, Consumer<Throwable> onClose)
             throws QmpException {
         return open(socket, false, onMessage, onClose);

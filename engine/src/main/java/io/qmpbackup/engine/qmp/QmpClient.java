@@ -49,25 +49,24 @@ public final class QmpClient implements AutoCloseable {
     /** As {@link #connect(Path, Duration)}; {@code fdPassing} opens a connection {@link #addFd} can use. */
     public static QmpClient connect(Path socket, Duration timeout, boolean fdPassing) throws QmpException {
         QmpClient c = new QmpClient(socket, fdPassing);
+        return JsonLineChannel.handshake(c, () -> c.greet(timeout), c::close);
+    }
+
+    private void greet(Duration timeout) throws QmpException {
+        Path socket = socket();
         try {
-            try {
-                c.greeting.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                throw new QmpTimeoutException("QMP socket " + socket + " accepted the connection but sent no greeting within "
-                        + timeout.toSeconds() + "s: another client probably holds it (a QMP socket serves one client at"
-                        + " a time); give the backup its own socket (-qmp unix:PATH,server=on,wait=off)");
-            } catch (ExecutionException e) {
-                throw unwrap(e, "waiting for the QMP greeting on " + socket);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new QmpException("interrupted while connecting to " + socket, e);
-            }
-            c.execute("qmp_capabilities");
-            return c;
-        } catch (QmpException e) {
-            c.close();
-            throw e;
+            greeting.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new QmpTimeoutException("QMP socket " + socket + " accepted the connection but sent no greeting within "
+                    + timeout.toSeconds() + "s: another client probably holds it (a QMP socket serves one client at"
+                    + " a time); give the backup its own socket (-qmp unix:PATH,server=on,wait=off)");
+        } catch (ExecutionException e) {
+            throw unwrap(e, "waiting for the QMP greeting on " + socket);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new QmpException("interrupted while connecting to " + socket, e);
         }
+        execute("qmp_capabilities");
     }
 
     public Path socket() {
