@@ -87,6 +87,7 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
                 events.record(s, true, "MissedRun", message);
                 status.fired(due, message);
             } else {
+                runs = confirmActive(s, runs);
                 FleetPlan plan = plan(s, settings, due, runs);
                 created = launcher.createAll(plan.backups(), create);
                 String message = plan.summary(due, created.size());
@@ -102,6 +103,22 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
         ZonedDateTime next = cron.next(at);
         return finish(s, status.scheduled(cron, next).runs(runs).build(),
                 next == null ? null : Duration.between(at, next).plus(AFTER_DUE));
+    }
+
+    /**
+     * Runs the cache shows active are read again before a firing decides on them: Forbid skips a
+     * VM whose run is active, and a run that ended a moment ago may not have reached the cache yet
+     * (the firing would be spent on nothing, since lastScheduleTime moves on).
+     */
+    private List<ScheduledRun> confirmActive(VMBackupSchedule s, List<ScheduledRun> runs) {
+        return runs.stream().map(r -> {
+            if (!r.active()) {
+                return r;
+            }
+            VMBackup live = client.resources(VMBackup.class).inNamespace(s.getMetadata().getNamespace())
+                    .withName(r.name()).get();
+            return live == null ? null : new ScheduledRun(live);
+        }).filter(java.util.Objects::nonNull).toList();
     }
 
     /** Where to look for missed firings from: the last one handled, or the schedule's creation. */
