@@ -23,3 +23,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "qmpbackup.socketDir.entry" -}}
 {{- if and (not (kindIs "string" .)) .namespace -}}{{ .path }}={{ .namespace }}{{- else -}}{{ include "qmpbackup.socketDir.path" . }}{{- end -}}
 {{- end -}}
+
+{{/* agent.socketDirs as qmpbackup.*.socket-dirs takes it; the agents and the operator get the same value */}}
+{{- define "qmpbackup.socketDirs" -}}
+{{- $socketDirs := list -}}
+{{- range .Values.agent.socketDirs }}{{ $socketDirs = append $socketDirs (include "qmpbackup.socketDir.entry" .) }}{{ end -}}
+{{ join "," $socketDirs }}
+{{- end -}}
+
+{{/* agent.storage as qmpbackup.*.storage-locations takes it (name=path,...), for the agents and the operator */}}
+{{- define "qmpbackup.storageLocations" -}}
+{{- range $i, $s := .Values.agent.storage }}{{ if $i }},{{ end }}{{ $s.name }}={{ include "qmpbackup.storage.path" $s }}{{- end -}}
+{{- end -}}

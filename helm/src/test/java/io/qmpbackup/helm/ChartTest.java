@@ -235,6 +235,13 @@ class ChartTest {
         assertThat(env.get("QMPBACKUP_AGENT_STORAGE_LOCATIONS").getValue())
                 .isEqualTo("pbs=/mnt/pve/backup,nfs=/backups/nfs");
         assertThat(env.get("QMPBACKUP_AGENT_MAX_CONCURRENT").getValue()).isEqualTo("4");
+        // the operator is given the agents' folders and storage as they are, to refuse foreign work first
+        Map<String, EnvVar> op = env(only(objects, Deployment.class).getSpec().getTemplate().getSpec().getContainers()
+                .get(0));
+        assertThat(op.get("QMPBACKUP_OPERATOR_SOCKET_DIRS").getValue())
+                .isEqualTo(env.get("QMPBACKUP_AGENT_SOCKET_DIRS").getValue());
+        assertThat(op.get("QMPBACKUP_OPERATOR_STORAGE_LOCATIONS").getValue())
+                .isEqualTo(env.get("QMPBACKUP_AGENT_STORAGE_LOCATIONS").getValue());
         assertThat(pod.getNodeSelector()).containsEntry("qmpbackup.io/hypervisor", "true");
         assertThat(pod.getTolerations()).singleElement().satisfies(t ->
                 assertThat(t.getKey()).isEqualTo("node-role.kubernetes.io/control-plane"));

@@ -34,6 +34,21 @@ public interface OperatorConfig {
     /** Namespace of the agents' heartbeat Leases; default: the operator's own. */
     java.util.Optional<String> agentNamespace();
 
+    /**
+     * The agents' socket folders, as they are given to the agents ({@code path} or
+     * {@code path=namespace}; the chart renders both from agent.socketDirs): with them the operator
+     * fails a backup naming a socket its namespace was not given before any node sees it. Unset:
+     * only the agents check.
+     */
+    java.util.Optional<java.util.List<String>> socketDirs();
+
+    /**
+     * The agents' storage locations ({@code name=path,...}, as the agents have them): with them the
+     * operator fails a merge restore whose targetFile lies outside the namespace's storage areas.
+     * Unset: only the agents check.
+     */
+    java.util.Optional<String> storageLocations();
+
     LeaderElection leaderElection();
 
     interface LeaderElection {

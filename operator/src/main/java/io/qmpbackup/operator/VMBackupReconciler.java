@@ -9,8 +9,13 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.SpecProblem;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
+import io.qmpbackup.tenancy.Tenancy;
+import java.util.List;
+import java.util.Optional;
 
 /** VMBackup: resolve the VM's node and hand the backup to that node's agent. */
 // status changes made by the node agent must reach the operator (Events, metrics)
@@ -20,11 +25,13 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
     private final KubernetesClient client;
     private final WorkDispatch dispatch;
     private final PrunedBackups pruned;
+    private final Grants grants;
 
-    public VMBackupReconciler(KubernetesClient client, WorkDispatch dispatch, PrunedBackups pruned) {
+    public VMBackupReconciler(KubernetesClient client, WorkDispatch dispatch, PrunedBackups pruned, Grants grants) {
         this.client = client;
         this.dispatch = dispatch;
         this.pruned = pruned;
+        this.grants = grants;
     }
 
     @Override
@@ -43,19 +50,35 @@ public class VMBackupReconciler implements Reconciler<VMBackup>, Cleaner<VMBacku
     @Override
     public WorkDispatch.Target target(VMBackup r) {
         var vm = r.getSpec().vm;
+        String ns = r.getMetadata().getNamespace();
         String nodeName = vm.node;
+        String qmpSocket = vm.qmpSocket;
+        String agentSocket = vm.agentSocket;
         if (vm.name != null) {
-            QemuVM q = client.resources(QemuVM.class).inNamespace(r.getMetadata().getNamespace()).withName(vm.name)
-                    .get();
+            QemuVM q = client.resources(QemuVM.class).inNamespace(ns).withName(vm.name).get();
             if (q == null) {
                 return WorkDispatch.Target.fail("QemuVMNotFound", "QemuVM " + vm.name + " does not exist in namespace "
-                        + r.getMetadata().getNamespace() + " (kubectl get qemuvms; node agents create them for the VMs"
-                        + " they find)");
+                        + ns + " (kubectl get qemuvms; node agents create them for the VMs they find)");
+            }
+            List<SpecProblem> problems = SpecValidation.problems(q);
+            if (!problems.isEmpty()) {
+                return WorkDispatch.Target.fail("InvalidQemuVM", "QemuVM " + vm.name + ": "
+                        + SpecValidation.describe(problems) + " (fix it, or delete it and let discovery create it)");
             }
             if (q.getStatus() != null && Boolean.TRUE.equals(q.getStatus().stale)) {
                 return WorkDispatch.Target.fail("VMStale", "QemuVM " + vm.name + " is stale: " + q.getStatus().message);
             }
             nodeName = q.getSpec().node;
+            qmpSocket = q.getSpec().qmpSocket;
+            agentSocket = agentSocket != null ? agentSocket : q.getSpec().agentSocket;
+        }
+        // a socket of another namespace's folder never reaches a node
+        Optional<Tenancy.Denial> denied = grants.socket(qmpSocket, "QMP socket", ns);
+        if (denied.isEmpty()) {
+            denied = grants.socket(agentSocket, "guest agent socket", ns);
+        }
+        if (denied.isPresent()) {
+            return WorkDispatch.Target.fail(denied.get().reason(), denied.get().message());
         }
         Node node = client.nodes().withName(nodeName).get();
         if (node == null) {

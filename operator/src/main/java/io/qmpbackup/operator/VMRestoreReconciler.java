@@ -8,6 +8,7 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.qmpbackup.api.v1alpha1.Phase;
+import io.qmpbackup.api.v1alpha1.RestoreMode;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
@@ -18,11 +19,13 @@ import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
 public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRestore>,
         WorkDispatch.Work<VMRestore, VMRestoreStatus> {
     private final KubernetesClient client;
+    private final Grants grants;
     private final WorkDispatch dispatch;
 
-    public VMRestoreReconciler(KubernetesClient client, WorkDispatch dispatch) {
+    public VMRestoreReconciler(KubernetesClient client, WorkDispatch dispatch, Grants grants) {
         this.client = client;
         this.dispatch = dispatch;
+        this.grants = grants;
     }
 
     @Override
@@ -38,6 +41,12 @@ public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRes
 
     @Override
     public WorkDispatch.Target target(VMRestore r) {
+        if (r.getSpec().mode == RestoreMode.MERGE) {
+            var denied = grants.mergeTarget(r.getSpec().targetFile, r.getMetadata().getNamespace());
+            if (denied.isPresent()) {
+                return WorkDispatch.Target.fail(denied.get().reason(), denied.get().message());
+            }
+        }
         String node = r.getSpec().node;
         String backupName = r.getSpec().source.backup;
         if (backupName != null) {

@@ -3,26 +3,27 @@ package io.qmpbackup.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import io.qmpbackup.api.testing.MalformedObjects;
+import io.qmpbackup.api.testing.MalformedObjects.Malformed;
 import io.qmpbackup.api.v1alpha1.BackupLevel;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.RunStatus;
 import io.qmpbackup.api.v1alpha1.StorageRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
+import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
 import io.qmpbackup.api.v1alpha1.VMBackupSpec;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VmRef;
 import jakarta.inject.Inject;
 import java.time.Duration;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -41,56 +42,6 @@ class InvalidSpecTest {
     @Inject
     KubernetesClient client;
 
-    /** name -> spec JSON, and the field its message must name. */
-    private static final Map<String, String[]> BAD_BACKUPS = new LinkedHashMap<>();
-    private static final Map<String, String[]> BAD_RESTORES = new LinkedHashMap<>();
-
-    static {
-        BAD_BACKUPS.put("level-weekly", new String[] {"{" + VM + ", \"level\": \"weekly\", " + STORAGE + "}",
-                "spec.level: \"weekly\" is not one of full, inc, auto, copy"});
-        BAD_BACKUPS.put("level-number", new String[] {"{" + VM + ", \"level\": 1, " + STORAGE + "}", "spec.level"});
-        BAD_BACKUPS.put("speed-fast", new String[] {"{" + VM + ", \"level\": \"full\", \"speedLimit\": \"fast\", "
-                + STORAGE + "}", "spec.speedLimit: \"fast\" is not an integer"});
-        BAD_BACKUPS.put("speed-negative", new String[] {"{" + VM + ", \"level\": \"full\", \"speedLimit\": -5, "
-                + STORAGE + "}", "spec.speedLimit"});
-        BAD_BACKUPS.put("no-level", new String[] {"{" + VM + ", " + STORAGE + "}",
-                "spec.level: missing or not one of full, inc, auto, copy"});
-        BAD_BACKUPS.put("no-vm", new String[] {"{\"level\": \"inc\", " + STORAGE + "}", "spec.vm"});
-        BAD_BACKUPS.put("dotdot", new String[] {"{" + VM + ", \"level\": \"inc\", \"storage\": {\"location\":"
-                + " \"default\", \"path\": \"web1/../../other-tenant\"}}", "spec.storage.path"});
-        BAD_BACKUPS.put("absolute", new String[] {"{" + VM + ", \"level\": \"inc\", \"storage\": {\"location\":"
-                + " \"default\", \"path\": \"/etc\"}}", "spec.storage.path"});
-        BAD_BACKUPS.put("include-exclude", new String[] {"{" + VM + ", \"level\": \"inc\", \"include\": [\"vda\"],"
-                + " \"exclude\": [\"vdb\"], " + STORAGE + "}", "spec.include"});
-        BAD_BACKUPS.put("storage-string", new String[] {"{" + VM + ", \"level\": \"inc\", \"storage\": \"nfs\"}",
-                "spec.storage: \"nfs\" is not an object"});
-        BAD_BACKUPS.put("keep-zero", new String[] {"{" + VM + ", \"level\": \"inc\", \"retention\": {\"keepLast\": 0},"
-                + " " + STORAGE + "}", "spec.retention.keepLast"});
-        BAD_RESTORES.put("mode-explode", new String[] {"{\"source\": {\"backup\": \"web1-full\"}, \"mode\":"
-                + " \"explode\"}", "spec.mode: \"explode\" is not one of merge, rebase, commit, snapshotrebase"});
-        BAD_RESTORES.put("no-source", new String[] {"{\"mode\": \"rebase\"}", "spec.source"});
-        BAD_RESTORES.put("merge-no-target", new String[] {"{\"source\": {\"backup\": \"web1-full\"}, \"mode\":"
-                + " \"merge\"}", "spec.targetFile"});
-        BAD_RESTORES.put("source-dotdot", new String[] {"{\"source\": {\"storage\": {\"location\": \"default\","
-                + " \"path\": \"../x\"}, \"disk\": \"vda\"}, \"node\": \"node-a\", \"mode\": \"commit\"}",
-                "spec.source.storage.path"});
-    }
-
-    /** Created as raw JSON, as kubectl would send it: the typed client would not build these. */
-    private void createRaw(String plural, String kind, String name, String specJson) throws Exception {
-        GenericKubernetesResource g = new GenericKubernetesResource();
-        g.setApiVersion("qmpbackup.io/v1alpha1");
-        g.setKind(kind);
-        g.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
-        g.setAdditionalProperty("spec", new ObjectMapper().readValue(specJson, Map.class));
-        client.genericKubernetesResources(context(kind, plural)).inNamespace(NS).resource(g).create();
-    }
-
-    private static ResourceDefinitionContext context(String kind, String plural) {
-        return new ResourceDefinitionContext.Builder().withGroup("qmpbackup.io").withVersion("v1alpha1")
-                .withKind(kind).withPlural(plural).withNamespaced(true).build();
-    }
-
     private RunStatus status(Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ? extends RunStatus>> type,
             String name) {
         var r = client.resources(type).inNamespace(NS).withName(name).get();
@@ -106,22 +57,36 @@ class InvalidSpecTest {
     void eachMalformedRunFailsWithInvalidSpecAndAValidBackupAfterThemIsDispatched() throws Exception {
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build())
                 .createOr(n -> n.update());
-        for (var e : BAD_BACKUPS.entrySet()) {
-            createRaw("vmbackups", "VMBackup", e.getKey(), e.getValue()[0]);
-        }
-        for (var e : BAD_RESTORES.entrySet()) {
-            createRaw("vmrestores", "VMRestore", e.getKey(), e.getValue()[0]);
-        }
+        List<Malformed> runs = new ArrayList<>(MalformedObjects.BACKUPS);
+        runs.addAll(MalformedObjects.RESTORES);
+        runs.forEach(m -> m.create(client, NS));
+        MalformedObjects.SCHEDULES.forEach(m -> m.create(client, NS));
+        MalformedObjects.QEMU_VM.create(client, NS);
+        MalformedObjects.BACKUP_OF_QEMU_VM.create(client, NS);
         VMBackup valid = validBackup();
 
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            for (var e : BAD_BACKUPS.entrySet()) {
-                assertInvalid(VMBackup.class, e.getKey(), e.getValue()[1]);
+            for (Malformed m : runs) {
+                assertFailed(m.kind().equals("VMBackup") ? VMBackup.class : VMRestore.class, m.name(), "InvalidSpec",
+                        m.names());
             }
-            for (var e : BAD_RESTORES.entrySet()) {
-                assertInvalid(VMRestore.class, e.getKey(), e.getValue()[1]);
+            assertFailed(VMBackup.class, MalformedObjects.BACKUP_OF_QEMU_VM.name(), "InvalidQemuVM",
+                    MalformedObjects.QEMU_VM.names());
+            for (Malformed m : MalformedObjects.SCHEDULES) {
+                VMBackupSchedule s = client.resources(VMBackupSchedule.class).inNamespace(NS).withName(m.name()).get();
+                assertThat(s.getStatus()).as(m.name()).isNotNull();
+                Condition ready = s.getStatus().conditions.stream().filter(c -> c.getType().equals("Ready"))
+                        .findFirst().orElseThrow();
+                assertThat(ready.getStatus()).as(m.name()).isEqualTo("False");
+                assertThat(ready.getReason()).as(m.name()).isEqualTo("InvalidSchedule");
+                assertThat(ready.getMessage()).as(m.name()).contains(m.names());
+                assertThat(s.getStatus().nextScheduleTime).as(m.name()).isNull();
             }
         });
+        // a schedule with a broken spec made no VMBackup
+        assertThat(client.resources(VMBackup.class).inNamespace(NS).list().getItems())
+                .noneMatch(b -> b.getMetadata().getLabels() != null
+                        && b.getMetadata().getLabels().containsKey(VMBackupSchedule.SCHEDULE_LABEL));
         // dispatched: Scheduled on its node (and, with no agent in this test, NoAgent a few seconds later)
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             VMBackup b = client.resources(VMBackup.class).inNamespace(NS).withName(valid.getMetadata().getName()).get();
@@ -135,17 +100,17 @@ class InvalidSpecTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> eventReasons("level-weekly").contains("InvalidSpec")
                 && eventReasons("mode-explode").contains("InvalidSpec"));
         // what the server holds is untouched: the status was written, the spec as it was
-        var raw = client.genericKubernetesResources(context("VMBackup", "vmbackups")).inNamespace(NS)
+        var raw = client.genericKubernetesResources(MalformedObjects.context("VMBackup", "vmbackups")).inNamespace(NS)
                 .withName("level-weekly").get();
         assertThat(((Map<?, ?>) raw.getAdditionalProperties().get("spec")).get("level")).isEqualTo("weekly");
     }
 
-    private void assertInvalid(Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ? extends RunStatus>>
-            type, String name, String field) {
+    private void assertFailed(Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ? extends RunStatus>>
+            type, String name, String reason, String field) {
         RunStatus s = status(type, name);
         assertThat(s).as(name).isNotNull();
         assertThat(s.phase).as(name).isEqualTo(Phase.FAILED);
-        assertThat(s.reason).as(name).isEqualTo("InvalidSpec");
+        assertThat(s.reason).as(name + ": " + s.message).isEqualTo(reason);
         assertThat(s.message).as(name).contains(field);
     }
 

@@ -51,6 +51,63 @@ public final class SpecValidation {
         return out;
     }
 
+    /**
+     * Everything wrong with a schedule's spec, unreadable fields first; empty when it is valid. A
+     * schedule with problems does not fire (its Ready condition says why), so no VMBackup is made
+     * from a template that is not what its author wrote.
+     */
+    public static List<SpecProblem> problems(VMBackupSchedule r) {
+        List<SpecProblem> out = new ArrayList<>(unreadableSpec(r));
+        VMBackupScheduleSpec spec = r.getSpec();
+        if (spec == null) {
+            add(out, new SpecProblem("spec", "missing: give schedule, vmSelector and template"));
+            return out;
+        }
+        if (spec.schedule == null) {
+            add(out, new SpecProblem("spec.schedule", "missing: give a cron expression, for example \"0 2 * * *\""));
+        }
+        if (spec.vmSelector == null) {
+            add(out, new SpecProblem("spec.vmSelector", "missing: give the labels of the QemuVMs to back up ({} for"
+                    + " all of the namespace)"));
+        }
+        atLeast(spec.fullEvery, 1, "spec.fullEvery", out);
+        atLeast(spec.successfulRunsHistoryLimit, 0, "spec.successfulRunsHistoryLimit", out);
+        atLeast(spec.failedRunsHistoryLimit, 0, "spec.failedRunsHistoryLimit", out);
+        if (spec.startingDeadlineSeconds != null && spec.startingDeadlineSeconds < 0) {
+            add(out, new SpecProblem("spec.startingDeadlineSeconds", "is " + spec.startingDeadlineSeconds + ": give 0"
+                    + " or more"));
+        }
+        if (spec.template == null) {
+            add(out, new SpecProblem("spec.template", "missing: give at least storage"));
+        } else {
+            List<SpecProblem> template = new ArrayList<>();
+            storage(spec.template.storage, "spec.template.storage", template);
+            template.addAll(settingsProblems(spec.template, "spec.template"));
+            template.forEach(p -> add(out, p));
+        }
+        return out;
+    }
+
+    /** What is wrong with a QemuVM's spec (read from a server that checks no schema); empty when it is valid. */
+    public static List<SpecProblem> problems(QemuVM r) {
+        List<SpecProblem> out = new ArrayList<>(unreadableSpec(r));
+        if (r.getSpec() == null) {
+            add(out, new SpecProblem("spec", "missing: give node and qmpSocket"));
+            return out;
+        }
+        if (r.getSpec().node == null) {
+            add(out, new SpecProblem("spec.node", "missing: give the node that runs the VM"));
+        }
+        if (r.getSpec().qmpSocket == null) {
+            add(out, new SpecProblem("spec.qmpSocket", "missing: give the VM's QMP socket"));
+        }
+        List<SpecProblem> paths = new ArrayList<>();
+        absolute(r.getSpec().qmpSocket, "spec.qmpSocket", paths);
+        absolute(r.getSpec().agentSocket, "spec.agentSocket", paths);
+        paths.forEach(p -> add(out, p));
+        return out;
+    }
+
     public static List<SpecProblem> problems(VMBackupSpec spec) {
         List<SpecProblem> out = new ArrayList<>();
         vm(spec.vm, out);
@@ -113,11 +170,17 @@ public final class SpecValidation {
 
     /** The problems in one line, for a status message and an Event: "spec.level: ...; spec.storage: ...". */
     public static String message(List<SpecProblem> problems) {
-        StringBuilder b = new StringBuilder("invalid spec: ");
+        return "invalid spec: " + describe(problems) + " (a failed run is not retried: fix the spec and create it"
+                + " again)";
+    }
+
+    /** The problems in one line, nothing added: "spec.level: ...; spec.storage: ...". */
+    public static String describe(List<SpecProblem> problems) {
+        StringBuilder b = new StringBuilder();
         for (int i = 0; i < problems.size(); i++) {
             b.append(i == 0 ? "" : "; ").append(problems.get(i));
         }
-        return b.append(" (a failed run is not retried: fix the spec and create it again)").toString();
+        return b.toString();
     }
 
     private static void vm(VmRef vm, List<SpecProblem> out) {
@@ -160,7 +223,7 @@ public final class SpecValidation {
 
     private static void atLeast(Integer value, int min, String at, List<SpecProblem> out) {
         if (value != null && value < min) {
-            out.add(new SpecProblem(at, "is " + value + ": give " + min + " or more"));
+            add(out, new SpecProblem(at, "is " + value + ": give " + min + " or more"));
         }
     }
 

@@ -138,4 +138,41 @@ class SpecValidationTest {
         assertThat(m).contains("spec.level: missing or not one of full, inc, auto, copy")
                 .contains("spec.storage.path");
     }
+
+    private static List<String> problems(VMBackupSchedule s) {
+        return SpecValidation.problems(s).stream().map(SpecProblem::toString).toList();
+    }
+
+    @Test
+    void schedulesAreCheckedBeforeTheyFire() {
+        VMBackupSchedule s = new VMBackupSchedule();
+        s.setMetadata(new ObjectMetaBuilder().withName("s").withNamespace("vms").build());
+        s.setSpec(new VMBackupScheduleSpec());
+        assertThat(problems(s)).anyMatch(p -> p.startsWith("spec.schedule: missing"))
+                .anyMatch(p -> p.startsWith("spec.vmSelector: missing")).anyMatch(p -> p.startsWith("spec.template:"));
+        s.getSpec().schedule = "0 2 * * *";
+        s.getSpec().vmSelector = new io.fabric8.kubernetes.api.model.LabelSelector();
+        s.getSpec().template = new BackupTemplate();
+        s.getSpec().template.storage = new StorageRef();
+        s.getSpec().template.storage.location = "default";
+        s.getSpec().template.storage.path = "fleet";
+        assertThat(problems(s)).isEmpty();
+        s.getSpec().fullEvery = 0;
+        s.getSpec().template.storage.path = "../other";
+        s.getSpec().template.retention = new Retention();
+        assertThat(problems(s)).containsExactly("spec.fullEvery: is 0: give 1 or more",
+                "spec.template.storage.path: \"../other\": path must be relative and must not contain '..'",
+                "spec.template.retention: give at least one of keepLast, keepDaily, keepWeekly, keepMonthly");
+    }
+
+    @Test
+    void qemuVmsNeedANodeAndAbsoluteSockets() {
+        QemuVM q = new QemuVM();
+        q.setMetadata(new ObjectMetaBuilder().withName("q").withNamespace("vms").build());
+        q.setSpec(new QemuVMSpec());
+        q.getSpec().agentSocket = "web1.qga";
+        assertThat(SpecValidation.problems(q).stream().map(SpecProblem::toString).toList()).containsExactly(
+                "spec.node: missing: give the node that runs the VM", "spec.qmpSocket: missing: give the VM's QMP socket",
+                "spec.agentSocket: \"web1.qga\" is not an absolute path (it must start with /)");
+    }
 }

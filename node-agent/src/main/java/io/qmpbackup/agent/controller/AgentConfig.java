@@ -1,10 +1,11 @@
 package io.qmpbackup.agent.controller;
 
+import io.qmpbackup.tenancy.SocketFolder;
+import io.qmpbackup.tenancy.Tenancy;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -62,19 +63,6 @@ public interface AgentConfig {
     }
 
     default Map<String, Path> storage() {
-        Map<String, Path> m = new LinkedHashMap<>();
-        for (String entry : storageLocations().split(",")) {
-            String e = entry.trim();
-            if (e.isEmpty()) {
-                continue;
-            }
-            int eq = e.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("qmpbackup.agent.storage-locations entry '" + e
-                        + "' is not name=path");
-            }
-            m.put(e.substring(0, eq).trim(), Path.of(e.substring(eq + 1).trim()));
-        }
-        return m;
+        return Tenancy.locations(storageLocations(), "qmpbackup.agent.storage-locations");
     }
 }

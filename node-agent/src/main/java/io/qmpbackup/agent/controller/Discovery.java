@@ -1,5 +1,6 @@
 package io.qmpbackup.agent.controller;
 
+import io.qmpbackup.tenancy.SocketFolder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;

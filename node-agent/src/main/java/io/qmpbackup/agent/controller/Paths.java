@@ -1,10 +1,13 @@
 package io.qmpbackup.agent.controller;
 
+import io.qmpbackup.tenancy.SocketFolder;
+import io.qmpbackup.tenancy.Tenancy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Where the agent may reach, checked on real paths: every path from a CR is resolved through its
@@ -79,32 +82,11 @@ final class Paths {
         try {
             real = real(Path.of(socket));
         } catch (IOException | RuntimeException e) {
-            throw new Refusal("SocketOutsideAllowedDirs", what + " " + socket + " cannot be resolved: " + e, e);
+            throw new Refusal(Tenancy.OUTSIDE_SOCKET_DIRS, what + " " + socket + " cannot be resolved: " + e, e);
         }
-        SocketFolder owner = null;
-        int depth = -1;
-        for (SocketFolder f : folders) {
-            Path dir;
-            try {
-                dir = real(f.path());
-            } catch (IOException e) {
-                continue;
-            }
-            if (real.startsWith(dir) && !real.equals(dir) && dir.getNameCount() > depth) {
-                owner = f;
-                depth = dir.getNameCount();
-            }
-        }
-        if (owner == null) {
-            throw new Refusal("SocketOutsideAllowedDirs", what + " " + socket + " is not under the agent's socket"
-                    + " folders " + folders.stream().map(SocketFolder::path).toList() + " (qmpbackup.agent.socket-dirs):"
-                    + " move the socket there or add its folder to the agent's configuration");
-        }
-        if (!owner.namespace().equals(namespace)) {
-            throw new Refusal("NotPermitted", "namespace " + namespace + " may not use " + what + " " + socket + ": its"
-                    + " socket folder belongs to another namespace; an admin can assign a folder to " + namespace
-                    + " with qmpbackup.agent.socket-dirs (" + "<folder>=" + namespace + "; chart: agent.socketDirs:"
-                    + " [{path: <folder>, namespace: " + namespace + "}])");
+        Optional<Tenancy.Denial> denial = Tenancy.socketDenial(real, socket, what, namespace, folders, Paths::real);
+        if (denial.isPresent()) {
+            throw Refusal.of(denial.get());
         }
         return real;
     }

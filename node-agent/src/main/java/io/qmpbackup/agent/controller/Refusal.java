@@ -1,5 +1,7 @@
 package io.qmpbackup.agent.controller;
 
+import io.qmpbackup.tenancy.Tenancy;
+
 /**
  * Work the agent will not do as specified, found before anything is touched: a stable reason
  * (the status condition's CamelCase word) and a message that names the thing and the fix.
@@ -15,6 +17,11 @@ final class Refusal extends Exception {
     Refusal(String reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
+    }
+
+    /** The agent's form of a rule's refusal ({@link Tenancy}). */
+    static Refusal of(Tenancy.Denial denial) {
+        return new Refusal(denial.reason(), denial.message());
     }
 
     String reason() {

@@ -1,12 +1,13 @@
 package io.qmpbackup.agent.controller;
 
+import io.qmpbackup.engine.repository.ChainDirectory;
+import io.qmpbackup.tenancy.Tenancy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One namespace's part of a storage location, {@code <location>/<namespace>}: the only folder its
@@ -30,7 +31,7 @@ final class StorageArea {
             throw new Refusal("StorageNotFound", "storage location " + locationName + " is not configured on node "
                     + nodeName + " (configured: " + storage.keySet() + ")");
         }
-        return new StorageArea(locationName, location.resolve(namespace).normalize());
+        return new StorageArea(locationName, Tenancy.area(location, namespace));
     }
 
     /** {@code <location>/<namespace>} as configured (before symlinks are resolved). */
@@ -54,37 +55,44 @@ final class StorageArea {
 
     /**
      * A merge's new image: an absolute path that resolves inside {@code namespace}'s area of one of
-     * the storage locations, with no file (or link) there yet. Its parent folders are created, and
-     * the parent's real path is checked again after that. Returns the path to write.
+     * the storage locations, outside every chain folder, with no file (or link) there yet. Its
+     * parent folders are created, and the parent's real path is checked again after that. Returns
+     * the path to write.
      */
     static Path mergeTarget(Map<String, Path> storage, String nodeName, String namespace, String targetFile)
             throws Refusal {
-        if (targetFile == null || !targetFile.startsWith("/")) {
-            throw new Refusal("InvalidTargetFile", "targetFile " + targetFile + " must be an absolute path inside"
-                    + " the namespace's storage area, <location>/" + namespace + "/...");
+        Optional<Tenancy.Denial> form = Tenancy.targetFileForm(targetFile, namespace);
+        if (form.isPresent()) {
+            throw Refusal.of(form.get());
         }
-        for (Path part : Path.of(targetFile)) {
-            if (part.toString().equals("..")) {
-                throw new Refusal("InvalidTargetFile", "targetFile " + targetFile + " contains '..'");
-            }
-        }
-        List<Path> areas = new ArrayList<>();
         try {
             Path real = Paths.real(Path.of(targetFile));
-            for (Map.Entry<String, Path> loc : storage.entrySet()) {
-                Path area = of(storage, nodeName, loc.getKey(), namespace).realRoot();
-                areas.add(loc.getValue().resolve(namespace));
-                if (real.startsWith(area) && !real.equals(area)) {
-                    return prepare(Path.of(targetFile), real, area);
-                }
+            Optional<Path> area = Tenancy.areaHolding(real, namespace, storage, Paths::real);
+            if (area.isEmpty()) {
+                throw Refusal.of(Tenancy.outsideAreas(targetFile, namespace, storage, " on node " + nodeName
+                        + " (resolved through symlinks)"));
             }
+            refuseInsideChain(targetFile, real, area.get());
+            return prepare(Path.of(targetFile), real, area.get());
         } catch (IOException e) {
             throw new Refusal("InvalidTargetFile", "targetFile " + targetFile + " cannot be resolved: " + e, e);
         }
-        throw new Refusal("NotPermitted", "targetFile " + targetFile + " is outside namespace " + namespace + "'s storage"
-                + " areas " + areas + " on node " + nodeName + " (resolved through symlinks): a merge writes only"
-                + " there; give a path inside one, for example " + (areas.isEmpty() ? "<location>/" + namespace
-                        : areas.get(0)) + "/restore/<name>.qcow2");
+    }
+
+    /**
+     * A restored image written among a chain's files would be taken for part of it (by retention,
+     * by a copy of the folder, by the next restore): a chain folder (it holds {@code uuid}) and the
+     * folders in it are no place for one.
+     */
+    private static void refuseInsideChain(String targetFile, Path real, Path area) throws Refusal {
+        for (Path dir = real.getParent(); dir != null && dir.startsWith(area) && !dir.equals(area);
+                dir = dir.getParent()) {
+            if (Files.exists(dir.resolve(ChainDirectory.UUID_FILE), LinkOption.NOFOLLOW_LINKS)) {
+                throw new Refusal(Tenancy.NOT_PERMITTED, "targetFile " + targetFile + " is inside the backup chain"
+                        + " folder " + dir + ": a restore is written outside chains; give a path such as "
+                        + area + "/restore/" + real.getFileName());
+            }
+        }
     }
 
     /** Refuses an existing target, creates the parent folders, checks the parent's real path again. */

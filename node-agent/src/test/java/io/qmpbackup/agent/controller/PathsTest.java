@@ -1,5 +1,6 @@
 package io.qmpbackup.agent.controller;
 
+import io.qmpbackup.tenancy.SocketFolder;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -112,6 +112,13 @@ final class Deployment implements AutoCloseable {
     }
 
     private Process agent;
+    private final Map<String, Integer> ports = new HashMap<>();
+    private final Map<String, Process> byName = new HashMap<>();
+
+    /** The process started as {@code name}. */
+    Process started(String name) {
+        return byName.get(name);
+    }
 
     Process startAgent(String name, Map<String, String> env) throws IOException {
         Path jar = repo().resolve("node-agent/target/quarkus-app/quarkus-run.jar");
@@ -142,8 +149,21 @@ final class Deployment implements AutoCloseable {
         pb.environment().putAll(env);
         Process p = pb.start();
         processes.add(p);
+        ports.put(name, port);
+        byName.put(name, p);
         awaitReady(name, p, port);
         return p;
+    }
+
+    /** The HTTP status of a started process's health probe ({@code probe}: "ready" or "live"); -1 when it does not answer. */
+    int health(String name, String probe) throws InterruptedException {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:"
+                    + ports.get(name) + "/q/health/" + probe)).build(), HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     private void awaitReady(String name, Process p, int port) throws IOException {

@@ -3,7 +3,6 @@ package io.qmpbackup.agent.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.qmpbackup.api.v1alpha1.BackupLevel;
@@ -20,23 +19,16 @@ import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreSpec;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
 import io.qmpbackup.api.v1alpha1.VmRef;
-import io.qmpbackup.engine.qmp.Json;
 import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.TestVm;
 import io.qmpbackup.engine.testing.TestVm.Attach;
 import io.qmpbackup.engine.testing.TestVm.DiskSpec;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -140,6 +132,9 @@ class TenancyE2EIT {
         assertThat(bySocket.getStatus().reason).isEqualTo("NotPermitted");
         assertThat(bySocket.getStatus().message).contains(TEAM_B).contains(releaseVm.qmpSocket().toString())
                 .contains("qmpbackup.agent.socket-dirs").contains("agent.socketDirs");
+        // the operator knows the agents' folders (the chart gives it the same values): no node saw it
+        assertThat(bySocket.getMetadata().getLabels()).doesNotContainKey(VMBackup.NODE_LABEL);
+        assertThat(bySocket.getStatus().node).isNull();
 
         // a QemuVM in its own namespace pointing at that socket (the test server enforces no RBAC,
         // so a tenant could write one): the agent judges the socket, not who wrote the QemuVM
@@ -169,7 +164,6 @@ class TenancyE2EIT {
         assertThat(agentSocket.getStatus().reason).as(agentSocket.getStatus().message).isEqualTo("NotPermitted");
         assertThat(agentSocket.getStatus().message).contains("guest agent socket").contains(TEAM_A);
         assertThat(untouched()).isEqualTo(before);
-        assertThat(deployment.log("agent")).contains("refused");
     }
 
     @Test
@@ -261,7 +255,20 @@ class TenancyE2EIT {
 
         VMRestoreStatus overChain = restore(TEAM_A, "merge-over-chain-file", RestoreMode.MERGE,
                 src -> src.backup = "app1-full", chainFile.toString());
-        assertThat(overChain.reason).as(overChain.message).isEqualTo("TargetExists");
+        assertThat(overChain.reason).as(overChain.message).isEqualTo("NotPermitted");
+        assertThat(overChain.message).contains("backup chain folder");
+
+        // the image test 3 restored: in the area, outside any chain, but there already
+        VMRestoreStatus overRestored = restore(TEAM_A, "merge-over-restored", RestoreMode.MERGE,
+                src -> src.backup = "app1-full", area.resolve("restore/app1.qcow2").toString());
+        assertThat(overRestored.reason).as(overRestored.message).isEqualTo("TargetExists");
+
+        // lexically inside the area, so past the operator: the agent finds the chain folder's uuid
+        VMRestoreStatus inChain = restore(TEAM_A, "merge-into-chain-folder", RestoreMode.MERGE,
+                src -> src.backup = "app1-full", area.resolve("app1/restored.qcow2").toString());
+        assertThat(inChain.reason).as(inChain.message).isEqualTo("NotPermitted");
+        assertThat(inChain.message).contains("backup chain folder");
+        assertThat(area.resolve("app1/restored.qcow2")).doesNotExist();
 
         VMRestoreStatus throughLink = restore(TEAM_A, "merge-through-symlink", RestoreMode.MERGE,
                 src -> src.backup = "app1-full", area.resolve("escape/new/app1.qcow2").toString());
@@ -281,30 +288,22 @@ class TenancyE2EIT {
         operator.waitFor();
         Untouched before = untouched();
         for (String path : List.of("../" + RELEASE + "/web1", storage.resolve(RELEASE).resolve("web1").toString())) {
-            VMBackup b = new VMBackup();
-            b.setMetadata(new ObjectMetaBuilder().withName("direct-" + Integer.toHexString(path.hashCode()))
-                    .withNamespace(TEAM_A).withLabels(Map.of(VMBackup.NODE_LABEL, "node-a")).build());
-            b.setSpec(new VMBackupSpec());
-            b.getSpec().vm = new VmRef();
-            b.getSpec().vm.node = "node-a";
-            b.getSpec().vm.qmpSocket = teamVm.qmpSocket().toString();
-            b.getSpec().level = BackupLevel.FULL;
-            b.getSpec().storage = new StorageRef();
-            b.getSpec().storage.location = "default";
-            b.getSpec().storage.path = path;
-            VMBackup created = client.resource(b).create();
-            created.setStatus(new VMBackupStatus());
-            created.getStatus().phase = Phase.SCHEDULED;
-            created.getStatus().node = "node-a";
-            client.resource(created).updateStatus();
-            String name = created.getMetadata().getName();
-            await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(VMBackup.class).inNamespace(TEAM_A)
-                    .withName(name).get().getStatus().phase.terminal());
-            VMBackupStatus s = client.resources(VMBackup.class).inNamespace(TEAM_A).withName(name).get().getStatus();
+            VMBackupStatus s = directBackup("direct-" + Integer.toHexString(path.hashCode()), vm -> {
+                vm.node = "node-a";
+                vm.qmpSocket = teamVm.qmpSocket().toString();
+            }, path).getStatus();
             // the agent's spec check (the schema's rules, again) or its own path check
             assertThat(s.reason).as(path + ": " + s.message).isIn("InvalidSpec", "InvalidStoragePath");
             assertThat(s.message).contains(path);
         }
+        // a socket of the release namespace's folder, handed to the agent directly: it judges it itself
+        VMBackup steal = directBackup("direct-socket", vm -> {
+            vm.node = "node-a";
+            vm.qmpSocket = releaseVm.qmpSocket().toString();
+        }, "web1");
+        assertThat(steal.getStatus().reason).as(steal.getStatus().message).isEqualTo("NotPermitted");
+        assertThat(steal.getStatus().message).contains(TEAM_A).contains(releaseVm.qmpSocket().toString());
+        assertThat(deployment.log("agent")).contains("refused");
         // source.disk is no schema field with a rule: only the agent's own path check stands here
         VMRestore r = new VMRestore();
         r.setMetadata(new ObjectMetaBuilder().withName("direct-rebase").withNamespace(TEAM_A)
@@ -350,6 +349,28 @@ class TenancyE2EIT {
         return client.resources(VMBackup.class).inNamespace(ns).withName(name).get();
     }
 
+    /** A team-a VMBackup handed to node-a's agent as the operator would (label, Scheduled), with no operator check. */
+    private VMBackup directBackup(String name, Consumer<VmRef> vm, String path) {
+        VMBackup b = new VMBackup();
+        b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(TEAM_A)
+                .withLabels(Map.of(VMBackup.NODE_LABEL, "node-a")).build());
+        b.setSpec(new VMBackupSpec());
+        b.getSpec().vm = new VmRef();
+        vm.accept(b.getSpec().vm);
+        b.getSpec().level = BackupLevel.FULL;
+        b.getSpec().storage = new StorageRef();
+        b.getSpec().storage.location = "default";
+        b.getSpec().storage.path = path;
+        VMBackup created = client.resource(b).create();
+        created.setStatus(new VMBackupStatus());
+        created.getStatus().phase = Phase.SCHEDULED;
+        created.getStatus().node = "node-a";
+        client.resource(created).updateStatus();
+        await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(VMBackup.class).inNamespace(TEAM_A)
+                .withName(name).get().getStatus().phase.terminal());
+        return client.resources(VMBackup.class).inNamespace(TEAM_A).withName(name).get();
+    }
+
     private static void storageSource(RestoreSource src, String path) {
         src.storage = new StorageRef();
         src.storage.location = "default";
@@ -378,52 +399,8 @@ class TenancyE2EIT {
         return client.resources(VMRestore.class).inNamespace(ns).withName(name).get().getStatus();
     }
 
-    /** What a refused run must leave as it was: every file under the test's folders, each VM's nodes and bitmaps. */
-    private record Untouched(Map<String, String> files, List<String> releaseNodes, List<String> teamNodes) {
-    }
-
     private Untouched untouched() throws Exception {
-        releaseVm.flush(releaseDisk);
-        teamVm.flush(teamDisk);
-        Map<String, String> files = new TreeMap<>();
-        for (Path top : List.of(storage, releaseVm.dir(), teamVm.dir(), base.resolve("elsewhere"))) {
-            if (!Files.exists(top)) {
-                continue;
-            }
-            try (Stream<Path> s = Files.walk(top)) {
-                for (Path p : s.sorted().toList()) {
-                    files.put(p.toString(), Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
-                            && !p.getFileName().toString().endsWith(".sock") ? sha256(p) : "");
-                }
-            }
-        }
-        return new Untouched(files, nodes(releaseVm), nodes(teamVm));
-    }
-
-    /** Every block node of the VM with its bitmaps, as QEMU lists them. */
-    private static List<String> nodes(TestVm vm) throws Exception {
-        List<String> out = new java.util.ArrayList<>();
-        for (JsonNode n : vm.control().execute("query-named-block-nodes", Json.obj("flat", true))) {
-            StringBuilder b = new StringBuilder(n.path("node-name").asText()).append(" ").append(n.path("file").asText());
-            for (JsonNode bm : n.path("dirty-bitmaps")) {
-                b.append(" bitmap:").append(bm.path("name").asText()).append("/").append(bm.path("count").asLong());
-            }
-            out.add(b.toString());
-        }
-        out.sort(null);
-        return out;
-    }
-
-    private static String sha256(Path p) throws IOException {
-        try (InputStream in = Files.newInputStream(p)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0;) {
-                md.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Untouched.of(List.of(storage, releaseVm.dir(), teamVm.dir(), base.resolve("elsewhere")),
+                Map.of(releaseVm, releaseDisk, teamVm, teamDisk));
     }
 }

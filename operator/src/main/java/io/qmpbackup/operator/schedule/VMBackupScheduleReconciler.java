@@ -8,8 +8,11 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.SpecProblem;
+import io.qmpbackup.api.v1alpha1.SpecValidation;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
+import io.qmpbackup.api.v1alpha1.VMBackupScheduleSpec;
 import io.qmpbackup.operator.RunEvents;
 import java.time.Clock;
 import java.time.Duration;
@@ -68,8 +71,15 @@ public class VMBackupScheduleReconciler implements Reconciler<VMBackupSchedule> 
     UpdateControl<VMBackupSchedule> reconcile(VMBackupSchedule s, List<ScheduledRun> runs,
             UnaryOperator<VMBackup> create) {
         Instant now = clock.instant();
-        ScheduleSettings settings = ScheduleSettings.of(s.getSpec());
+        ScheduleSettings settings = ScheduleSettings.of(s.getSpec() == null ? new VMBackupScheduleSpec()
+                : s.getSpec());
         ScheduleStatusAggregator status = new ScheduleStatusAggregator(s, settings, now);
+        List<SpecProblem> problems = SpecValidation.problems(s);
+        if (!problems.isEmpty()) {
+            // no firing from a spec that is not what its author wrote (a field unreadable, a rule broken)
+            return finish(s, status.invalid(SpecValidation.describe(problems)
+                    + " (fix the schedule: it runs again from its next firing)").runs(runs).build(), null);
+        }
         CronSchedule cron;
         try {
             cron = settings.cron();

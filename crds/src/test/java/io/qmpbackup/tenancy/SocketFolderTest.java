@@ -1,4 +1,4 @@
-package io.qmpbackup.agent.controller;
+package io.qmpbackup.tenancy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

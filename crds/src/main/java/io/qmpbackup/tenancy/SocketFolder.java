@@ -1,4 +1,4 @@
-package io.qmpbackup.agent.controller;
+package io.qmpbackup.tenancy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -8,10 +8,10 @@ import java.util.List;
  * A host folder of VM sockets and the namespace its VMs belong to: discovery keeps their QemuVMs
  * there, and only backups of that namespace may name a socket inside it.
  */
-record SocketFolder(Path path, String namespace) {
+public record SocketFolder(Path path, String namespace) {
     private static final String DNS_LABEL = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 
-    SocketFolder {
+    public SocketFolder {
         if (!path.isAbsolute()) {
             throw new IllegalArgumentException("qmpbackup.agent.socket-dirs entry " + path + " is not an absolute path");
         }
@@ -27,7 +27,7 @@ record SocketFolder(Path path, String namespace) {
      * {@code defaultNamespace}, the agent's discovery namespace) or {@code path=namespace}. A folder
      * whose own name holds '=' is given as {@code path=namespace}: the last '=' splits.
      */
-    static List<SocketFolder> parse(List<String> entries, String defaultNamespace) {
+    public static List<SocketFolder> parse(List<String> entries, String defaultNamespace) {
         List<SocketFolder> out = new ArrayList<>();
         for (String entry : entries) {
             String e = entry.trim();
