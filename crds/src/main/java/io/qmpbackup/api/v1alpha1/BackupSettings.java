@@ -30,6 +30,12 @@ public abstract class BackupSettings {
     @Min(0)
     public Long speedLimit;
 
+    @JsonPropertyDescription("Seconds a guest write may wait while its old data is saved for the backup; past that,"
+            + " or when the fleece image cannot be written, the snapshot breaks: the guest's writes go on and the"
+            + " backup fails (the chain loses nothing). 0: no limit. Unset: 45 (qmpbackup's --cbw-timeout).")
+    @Min(0)
+    public Integer cbwTimeout;
+
     @JsonPropertyDescription("After each successful backup, delete the chains of the target this policy does not keep"
             + " (files, and the VMBackups that described them). Unset: nothing is deleted.")
     public Retention retention;
@@ -43,6 +49,7 @@ public abstract class BackupSettings {
         to.quiesce = quiesce;
         to.compress = compress;
         to.speedLimit = speedLimit;
+        to.cbwTimeout = cbwTimeout;
         to.retention = retention == null ? null : retention.copy();
     }
 }

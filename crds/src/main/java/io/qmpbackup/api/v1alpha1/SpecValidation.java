@@ -154,6 +154,7 @@ public final class SpecValidation {
             out.add(new SpecProblem(at + ".speedLimit", "is " + s.speedLimit + ": give 0 (unlimited) or more bytes"
                     + " per second"));
         }
+        atLeast(s.cbwTimeout, 0, at + ".cbwTimeout", out);
         Retention r = s.retention;
         if (r != null) {
             String rat = at + ".retention";

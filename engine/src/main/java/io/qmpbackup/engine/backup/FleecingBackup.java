@@ -187,7 +187,7 @@ public final class FleecingBackup {
         boolean quiesced = run.snapshotPoint(plan, state);
         long jobsStart = System.nanoTime();
         run.startJobs(plan, cancel);
-        long[] copied = new JobProgress(graph, log, vm).await(plan, token, cancel);
+        long[] copied = new JobProgress(graph, log, vm, o.cbwTimeout()).await(plan, token, cancel);
         log.debug(vm + ": block jobs took " + (System.nanoTime() - jobsStart) / 1_000_000 + " ms");
         objects.teardown(graph, this::warn);
         if (!objects.graphClean()) {

@@ -22,11 +22,13 @@ final class JobProgress {
     private final BlockGraph graph;
     private final BackupLog log;
     private final String vm;
+    private final int cbwTimeout;
 
-    JobProgress(BlockGraph graph, BackupLog log, String vm) {
+    JobProgress(BlockGraph graph, BackupLog log, String vm, int cbwTimeout) {
         this.graph = graph;
         this.log = log;
         this.vm = vm;
+        this.cbwTimeout = cbwTimeout;
     }
 
     /** Returns the bytes each job copied, by disk index. */
@@ -65,6 +67,7 @@ final class JobProgress {
         long total = 0;
         int finished = 0;
         String failure = null;
+        boolean snapshotBroken = false;
         for (BackupPlan.DiskPlan p : plan.disks()) {
             BlockJob j = jobs.get(Names.job(token, p.index()));
             if (j == null) {
@@ -78,10 +81,19 @@ final class JobProgress {
                 copied[p.index()] = j.current();
                 if (j.failed() && failure == null) {
                     failure = p.disk().describe() + ": " + j.error();
+                    snapshotBroken = p.fleeced() && j.error().contains("Permission denied");
                 }
             }
         }
         log.progress(done, total);
+        if (failure != null && snapshotBroken) {
+            throw new BackupException(vm + ": backup job failed for " + failure + ": the snapshot was broken to"
+                    + " protect the guest: copy-before-write could not save the old data of a guest write in time"
+                    + " (--cbw-timeout " + cbwTimeout + " s) or could not write it to the fleece image (fleece"
+                    + " folder full or failing?). The guest's writes went on; nothing was recorded and change"
+                    + " tracking is unchanged. Give a faster or larger --fleece-dir, a longer --cbw-timeout, or run"
+                    + " the backup when the guest writes less");
+        }
         if (failure != null) {
             throw new BackupException(vm + ": backup job failed for " + failure
                     + "; nothing was recorded and change tracking is unchanged, fix the cause (target space?)"

@@ -162,7 +162,7 @@ final class RunGraph {
                 continue;
             }
             String filter = filter(token, p.index());
-            graph.addCopyBeforeWrite(filter, p.disk().nodeName(), fleece(token, p.index()), 60);
+            graph.addCopyBeforeWrite(filter, p.disk().nodeName(), fleece(token, p.index()), o.cbwTimeout());
             objects.add(RunObjects.Kind.FILTER, p.index(), filter, null);
             graph.setDrive(p.disk().qdev(), filter);
             objects.add(RunObjects.Kind.DRIVE, p.index(), p.disk().qdev(), p.disk().nodeName());

@@ -113,6 +113,11 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @Option(names = "--agent-timeout", defaultValue = "10", description = "seconds to wait for the guest agent")
         int agentTimeout;
 
+        @Option(names = "--cbw-timeout", defaultValue = "45", description = "seconds a guest write may wait while"
+                + " its old data is saved for the backup; past that (or when the fleece image cannot be written)"
+                + " the snapshot breaks, the guest's writes go on and the backup fails; 0 = no limit (default: 45)")
+        int cbwTimeout;
+
         @Option(names = "--pass-fds", description = "open the backup files here and hand QEMU the open files (QMP"
                 + " add-fd) instead of their paths: for a target QEMU cannot reach (another mount namespace, or"
                 + " QEMU running as a user without access)")
@@ -129,7 +134,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                     .exclude(exclude).includeRaw(includeRaw).compress(compress).speedLimit(speedLimit)
                     .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
                     .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
-                    .passFds(passFds).build();
+                    .passFds(passFds).cbwTimeout(cbwTimeout).build();
             Cancellation cancel = new Cancellation();
             SignalGuard.watch(cancel);
             BackupOutcome outcome = BackupService.standard().backup(new BackupRequest(top.socket(),

@@ -140,7 +140,9 @@ final class BackupWork implements WorkRun {
         return BackupOptions.builder(BackupLevel.parse(spec.level.value()), reach.target()).uuid(spec.uuid)
                 .monthly(Boolean.TRUE.equals(spec.monthly)).include(spec.include).exclude(spec.exclude)
                 .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
-                .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit).quiesce(Boolean.TRUE.equals(spec.quiesce))
+                .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit)
+                .cbwTimeout(spec.cbwTimeout == null ? BackupOptions.DEFAULT_CBW_TIMEOUT : spec.cbwTimeout)
+                .quiesce(Boolean.TRUE.equals(spec.quiesce))
                 .agentSocket(reach.agentSocket()).passFds(config.passFds()).build();
     }
 
