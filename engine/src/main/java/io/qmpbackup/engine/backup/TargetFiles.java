@@ -62,10 +62,10 @@ final class TargetFiles {
         String backing = p.level() == BackupLevel.INC ? previousFile(p, folder, manifest) : null;
         List<String> args = new ArrayList<>(List.of("create", "-q", "-f", p.disk().format()));
         if (p.disk().format().equals("qcow2")) {
+            // no backing-file header, as qmpbackup writes INCs: its restore copies the files one by one
+            // into another folder, where a header naming the previous file points at nothing yet (the
+            // chain's order is in the manifest and the file names; our restore passes the backing itself)
             args.addAll(qcow2Options(p, basename));
-            if (backing != null) {
-                args.addAll(List.of("-F", "qcow2", "-b", backing, "-u"));
-            }
         }
         args.add(partial.toString());
         args.add(Long.toString(p.disk().virtualSize()));

@@ -122,9 +122,14 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         @Option(names = "--dir", required = true, description = "the disk's backup folder")
         Path dir;
 
+        @Option(names = "--structure-only", description = "check the files' structure only (qemu-img check): for"
+                + " folders with no recorded checksums, such as qmpbackup's own; without it a file with no"
+                + " recorded checksum fails")
+        boolean structureOnly;
+
         @Override
         public Integer call() throws Exception {
-            VerifyOutcome r = RestoreService.standard().verify(dir, top.log);
+            VerifyOutcome r = RestoreService.standard().verify(dir, structureOnly, top.log);
             top.log.info("verify: " + r.files() + " file(s) sound, " + r.checksummed() + " matched their recorded"
                     + " checksum");
             return 0;

@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -60,7 +62,10 @@ public final class ChainManifest {
         public long epoch;
         /** Dirty bitmap the INC was read from; the bitmap that tracks changes after a FULL. */
         public String bitmap;
-        /** File this one builds on (INC only); also written as the qcow2 backing-file header. */
+        /**
+         * File this one builds on (INC only). Not written into the file's qcow2 header (qmpbackup
+         * 0.67's restore could not follow it from a copy): this is where the link is kept.
+         */
         public String backingFile;
         public String device;
         public String nodeName;
@@ -87,7 +92,25 @@ public final class ChainManifest {
         }
     }
 
+    /**
+     * Writes the manifest, and first the integrity record inside the disk's folder
+     * ({@link ChecksumRecord}) from the same entries: the two never say different things for long,
+     * and a file listed in the record but no longer in the manifest (pruned) is not read as part
+     * of the chain.
+     */
     public void write(Path path) throws IOException {
+        if (disk != null) {
+            Map<String, String> sums = new LinkedHashMap<>();
+            for (Entry e : entries) {
+                if (e.sha256 != null) {
+                    sums.put(e.file, e.sha256);
+                }
+            }
+            Path dir = path.toAbsolutePath().getParent().resolve(folder == null ? "." : folder).normalize();
+            if (Files.isDirectory(dir)) {
+                ChecksumRecord.write(dir, disk, sums);
+            }
+        }
         AtomicFiles.write(path, Json.MAPPER.writer(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(this));
     }
 

@@ -3,14 +3,17 @@ package io.qmpbackup.engine.restore;
 import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.ChecksumRecord;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -107,9 +110,52 @@ public final class BackupChain {
             ordered.addAll(stamped);
             ordered.replaceAll(f -> new ChainFile(f.path(), f.level(), f.epoch(), formatOf(f.path()), null));
         }
+        Map<String, String> recorded = record(dir, disk);
+        if (manifest == null) {
+            checkRecordedFiles(dir, recorded, ordered);
+        }
+        ordered = withRecordedChecksums(ordered, recorded);
         BackupChain chain = new BackupChain(dir, disk, List.copyOf(ordered), manifest, manifestPath, warnings);
         chain.checkLinks();
         return chain;
+    }
+
+    private static Map<String, String> record(Path dir, String disk) throws RestoreException {
+        try {
+            return ChecksumRecord.read(dir, disk);
+        } catch (IOException e) {
+            throw new RestoreException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checksums the manifest does not give (a folder copied without it, or a manifest that lost
+     * them), taken from the integrity record inside the folder.
+     */
+    private static List<ChainFile> withRecordedChecksums(List<ChainFile> files, Map<String, String> recorded) {
+        return files.stream().map(f -> f.sha256() != null || !recorded.containsKey(f.name()) ? f
+                : new ChainFile(f.path(), f.level(), f.epoch(), f.format(), recorded.get(f.name()))).toList();
+    }
+
+    /**
+     * Without the manifest, the record still lists the chain's files in order: a FULL or INC it
+     * names that is gone while a later one is there is a gap (INC files name no backing file, so
+     * their headers cannot tell).
+     */
+    private static void checkRecordedFiles(Path dir, Map<String, String> recorded, List<ChainFile> present)
+            throws RestoreException {
+        Set<String> here = new HashSet<>();
+        present.forEach(f -> here.add(f.name()));
+        String missing = null;
+        for (String name : recorded.keySet()) {
+            if (!here.contains(name) && !name.startsWith("COPY-")) {
+                missing = missing == null ? name : missing;
+            } else if (here.contains(name) && missing != null && !name.startsWith("COPY-")) {
+                throw new RestoreException("the chain in " + dir + " has a gap: " + missing + ", listed in its"
+                        + " integrity record before " + name + ", is missing; put it back, or restore a point before"
+                        + " it with --until");
+            }
+        }
     }
 
     /** The folder's entries, sorted; refused when it is missing or holds an unfinished file. */
@@ -205,8 +251,8 @@ public final class BackupChain {
     }
 
     /**
-     * Every INC must follow a FULL, and where an INC names its backing file (ours do, qmpbackup's
-     * do not) it must name the file before it: anything else is a gap.
+     * Every INC must follow a FULL, and where an INC names its backing file (neither tool writes
+     * one; a rebase restore does) it must name the file before it: anything else is a gap.
      */
     private void checkLinks() throws RestoreException {
         ChainFile previous = null;

@@ -2,6 +2,7 @@ package io.qmpbackup.engine.restore;
 
 import io.qmpbackup.engine.backup.BackupLog;
 import io.qmpbackup.engine.repository.AtomicFiles;
+import io.qmpbackup.engine.repository.ChecksumRecord;
 import io.qmpbackup.engine.repository.QemuImg;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -9,9 +10,10 @@ import java.util.List;
 
 /**
  * {@code verify}: every file of a disk's folder, oldest first, through {@code qemu-img check}
- * (qcow2 structure) and against the SHA-256 the chain manifest recorded when it was written
- * (any flipped byte). Chain completeness (gaps, a missing FULL, unfinished files) was checked
- * when the chain was loaded.
+ * (qcow2 structure) and against the SHA-256 recorded when it was written (chain manifest, or the
+ * integrity record inside the folder): any flipped byte. A file with no recorded checksum fails
+ * unless only the structure was asked for: "structure only" is not a pass. Chain completeness
+ * (gaps, a missing FULL, unfinished files) was checked when the chain was loaded.
  */
 public final class ChainVerifier {
     /** @param damaged the first damaged file and why, or null when all are sound */
@@ -24,7 +26,7 @@ public final class ChainVerifier {
     private ChainVerifier() {
     }
 
-    public static Result verify(BackupChain chain, BackupLog log) {
+    public static Result verify(BackupChain chain, boolean structureOnly, BackupLog log) {
         List<String> problems = new ArrayList<>();
         int checksummed = 0;
         for (ChainFile f : chain.files()) {
@@ -36,7 +38,12 @@ public final class ChainVerifier {
                     problem = "qemu-img check failed: " + e.getMessage();
                 }
             }
-            if (problem == null && f.sha256() != null) {
+            if (problem == null && f.sha256() == null && !structureOnly) {
+                problem = "no checksum recorded for it (neither in the chain manifest beside the folder nor in "
+                        + ChecksumRecord.of(f.path().getParent(), chain.disk()).getFileName() + " inside it), so"
+                        + " a changed byte cannot be told; verify --structure-only checks its structure alone";
+            }
+            if (problem == null && f.sha256() != null && !structureOnly) {
                 checksummed++;
                 try {
                     String actual = AtomicFiles.sha256(f.path());
@@ -52,8 +59,7 @@ public final class ChainVerifier {
                 problems.add(f.name() + ": " + problem);
                 log.warn(f.name() + " is damaged: " + problem);
             } else {
-                log.info(f.name() + ": ok" + (f.sha256() != null ? " (checksum matches)" : " (structure only: no"
-                        + " checksum recorded)"));
+                log.info(f.name() + ": ok" + (structureOnly ? " (structure only)" : " (checksum matches)"));
             }
         }
         return new Result(chain.files().size(), checksummed, problems.isEmpty() ? null : problems.get(0),

@@ -4,6 +4,7 @@ import io.qmpbackup.engine.backup.BackupLog;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.ChecksumRecord;
 import io.qmpbackup.engine.repository.TargetLock;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,6 +65,14 @@ final class EmptiedMonthFolders {
         known.sort((a, b) -> Boolean.compare(a.toString().endsWith(".chain.json"),
                 b.toString().endsWith(".chain.json")));
         for (Path p : known) {
+            if (Files.isDirectory(p)) {
+                // a disk folder with nothing but its integrity record
+                try (Stream<Path> inside = Files.list(p)) {
+                    for (Path r : inside.toList()) {
+                        Files.deleteIfExists(r);
+                    }
+                }
+            }
             Files.deleteIfExists(p);
         }
         Files.deleteIfExists(folder);
@@ -75,7 +84,7 @@ final class EmptiedMonthFolders {
     private static boolean isOurs(Path p) {
         String n = p.getFileName().toString();
         return n.equals(ChainDirectory.UUID_FILE) || n.endsWith(".chain.json") || n.endsWith(".config")
-                || n.equals(TargetLock.FILE) || (Files.isDirectory(p) && isEmpty(p));
+                || n.equals(TargetLock.FILE) || (Files.isDirectory(p) && holdsOnlyRecords(p));
     }
 
     private static boolean hasPartialFiles(Path folder) throws IOException {
@@ -84,9 +93,10 @@ final class EmptiedMonthFolders {
         }
     }
 
-    private static boolean isEmpty(Path dir) {
+    /** An empty folder, or one that holds only integrity records (of backups that are gone). */
+    private static boolean holdsOnlyRecords(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
+            return s.allMatch(p -> Files.isRegularFile(p) && ChecksumRecord.isRecord(p.getFileName().toString()));
         } catch (IOException e) {
             return false;
         }

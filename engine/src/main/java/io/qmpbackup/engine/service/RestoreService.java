@@ -51,10 +51,13 @@ public final class RestoreService {
                 p.chain.warnings(), request.skipCheck() ? "not checked (--skip-check)" : check);
     }
 
-    /** verify: every file's structure and recorded checksum; throws naming the damage. */
-    public VerifyOutcome verify(Path dir, BackupLog log) throws RestoreException {
+    /**
+     * verify: every file's structure and recorded checksum (with {@code structureOnly}, the
+     * structure alone); throws naming the damage, or a file with nothing to check it against.
+     */
+    public VerifyOutcome verify(Path dir, boolean structureOnly, BackupLog log) throws RestoreException {
         BackupChain chain = load(dir, log);
-        ChainVerifier.Result r = ChainVerifier.verify(chain, log);
+        ChainVerifier.Result r = ChainVerifier.verify(chain, structureOnly, log);
         if (!r.ok()) {
             throw new RestoreException("verify of " + dir + " failed: " + r.damaged() + (r.problems().size() > 1
                     ? " (and " + (r.problems().size() - 1) + " more damaged file(s), listed above)" : ""));

@@ -67,7 +67,6 @@ class BackupLevelsIT {
             // the incremental builds on the full (what the bitmap tracked since), not on the copy
             ChainManifest m = ChainManifest.read(target.resolve("disk1.qcow2.chain.json")).orElseThrow();
             assertThat(m.entries.get(2).backingFile).isEqualTo(full.disks().get(0).file().getFileName().toString());
-            assertThat(QemuTools.compare(img, "qcow2", inc.disks().get(0).file(), "qcow2").exit()).isZero();
             Path restored = tmp.resolve("restored.qcow2");
             CliProcess c = CliProcess.runTool(tmp, "qmprestore", "merge", "--dir", target.resolve("disk1.qcow2")
                     .toString(), "--targetfile", restored.toString());
@@ -100,8 +99,11 @@ class BackupLevelsIT {
             assertThat(chain).hasSize(3);
             assertThat(chain.get(0).getFileName().toString()).startsWith("FULL-").endsWith("-disk1.qcow2");
             assertThat(chain.get(1).getFileName().toString()).startsWith("INC-");
-            // the INC files carry their backing file: plain qemu-img reads the chain as it is
-            assertThat(QemuTools.compare(img, "qcow2", chain.get(2), "qcow2").exit()).isZero();
+            // the INC files name no backing file (as qmpbackup writes them): its restore copies them
+            // one by one elsewhere, where a header naming the previous file would point at nothing
+            for (Path inc : chain.subList(1, chain.size())) {
+                assertThat(QemuTools.run("qemu-img", "info", "-U", inc.toString())).doesNotContain("backing file");
+            }
             Path rebuilt = QemuTools.reconstruct(chain, tmp.resolve("rebuild"), tmp.resolve("rebuilt.qcow2"));
             assertThat(QemuTools.compare(img, "qcow2", rebuilt, "qcow2").exit()).isZero();
             assertThat(QemuTools.readsPattern(rebuilt, "qcow2", 4 << 20, 65536, 0x22)).isTrue();

@@ -149,7 +149,7 @@ class RestoreIT {
         CliProcess again = restore("rebase", "--dir", dir.toString());
         assertThat(again.exitCode()).isEqualTo(1);
         assertThat(again.stderr()).contains("already been rebased");
-        // our INC files already named their backing file: nothing was rewritten, checksums hold
+        // rebase wrote each INC's backing file and recorded the new checksums: verify still holds
         ok("verify", "--dir", dir.toString());
     }
 
@@ -268,10 +268,22 @@ class RestoreIT {
     }
 
     @Test
-    void verifyFindsAFlippedByteInAnyFile() throws Exception {
-        Path dir = copyOfFolder();
+    void verifyFindsAFlippedByteInAnyFileOfAFolderCopiedAlone() throws Exception {
+        // the disk's folder alone, as a user copies it off-site: the manifest beside it stays behind
+        Path dir = Files.createDirectories(tmp.resolve("offsite/disk1.qcow2"));
+        try (Stream<Path> s = Files.list(folder)) {
+            for (Path p : s.toList()) {
+                Files.copy(p, dir.resolve(p.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+        assertThat(dir.getParent().resolve("disk1.qcow2.chain.json")).doesNotExist();
+        Path record = dir.resolve("SHA256SUMS-disk1.qcow2.config");
+        assertThat(record).exists();
         CliProcess clean = ok("verify", "--dir", dir.toString());
         assertThat(clean.stdout()).contains("4 file(s) sound, 4 matched");
+        // the record is sha256sum's own format: standard tools check the folder too
+        assertThat(QemuTools.exec("sh", "-c", "cd '" + dir + "' && sha256sum -c --quiet " + record.getFileName())
+                .exit()).isZero();
         for (int p = 0; p < 4; p++) {
             Path f = dir.resolve(points.get(p));
             long offset = Files.size(f) - 4096 - 17;
@@ -279,9 +291,27 @@ class RestoreIT {
             CliProcess damaged = restore("verify", "--dir", dir.toString());
             assertThat(damaged.exitCode()).as(damaged.toString()).isEqualTo(1);
             assertThat(damaged.stderr()).contains(points.get(p));
+            assertThat(QemuTools.exec("sh", "-c", "cd '" + dir + "' && sha256sum -c --quiet " + record.getFileName())
+                    .exit()).as("sha256sum -c sees it too").isNotZero();
             flip(f, offset);
         }
         ok("verify", "--dir", dir.toString());
+
+        // the record keeps the order too: a file gone from the middle is a gap, not a shorter chain
+        Path second = dir.resolve(points.get(1));
+        Files.move(second, tmp.resolve(points.get(1)));
+        CliProcess gap = restore("merge", "--dir", dir.toString(), "--targetfile", tmp.resolve("g.qcow2").toString());
+        assertThat(gap.exitCode()).as(gap.toString()).isEqualTo(1);
+        assertThat(gap.stderr()).contains("has a gap").contains(points.get(1));
+        Files.move(tmp.resolve(points.get(1)), second);
+
+        // no record and no manifest: nothing to check the bytes against, which is no pass
+        Files.delete(record);
+        CliProcess unchecked = restore("verify", "--dir", dir.toString());
+        assertThat(unchecked.exitCode()).as(unchecked.toString()).isEqualTo(1);
+        assertThat(unchecked.stderr()).contains("no checksum recorded").contains("--structure-only");
+        CliProcess structure = ok("verify", "--structure-only", "--dir", dir.toString());
+        assertThat(structure.stdout()).contains("4 file(s) sound, 0 matched");
     }
 
     @Test

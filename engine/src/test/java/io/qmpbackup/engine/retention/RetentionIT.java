@@ -10,6 +10,7 @@ import io.qmpbackup.engine.backup.BackupResult;
 import io.qmpbackup.engine.backup.FleecingBackup;
 import io.qmpbackup.engine.qmp.QmpClient;
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.ChecksumRecord;
 import io.qmpbackup.engine.testing.CliProcess;
 import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.RecordingLog;
@@ -87,9 +88,10 @@ class RetentionIT {
                 Duration.ofSeconds(30)).prune(false);
     }
 
+    /** The folder's files but its integrity record (checked on its own where it matters). */
     private static List<String> files(Path folder) throws Exception {
         try (Stream<Path> s = Files.list(folder)) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
+            return s.map(p -> p.getFileName().toString()).filter(n -> !ChecksumRecord.isRecord(n)).sorted().toList();
         }
     }
 
@@ -127,6 +129,9 @@ class RetentionIT {
                     names.get(1));
             assertThat(r.bytesFreed()).isPositive();
             assertThat(files(folder)).containsExactlyElementsOf(names.subList(2, 7).stream().sorted().toList());
+            // the record inside the folder follows the prune: only the kept files, in chain order
+            assertThat(ChecksumRecord.read(folder, "disk1.qcow2").keySet()).containsExactlyElementsOf(
+                    names.subList(2, 7));
             ChainManifest m = ChainManifest.read(f.target.resolve("disk1.qcow2.chain.json")).orElseThrow();
             assertThat(m.entries).extracting(e -> e.file).containsExactlyElementsOf(names.subList(2, 7));
             assertThat(m.entries).extracting(e -> e.sequence).containsExactly(1, 2, 3, 4, 5);
