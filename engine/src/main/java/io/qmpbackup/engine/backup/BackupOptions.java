@@ -30,6 +30,7 @@ import java.util.List;
  * @param passFds      hand QEMU open files (QMP add-fd) instead of paths: for a target QEMU cannot open
  *                     itself (a volume mounted only where this process runs); needs a QMP connection
  *                     opened for fd passing
+ * @param targetIo     how QEMU writes the target files (O_DIRECT or the page cache, and its aio)
  * @param cbwTimeout   seconds a guest write may wait for copy-before-write to save the old data; past
  *                     that (or on a fleece write error) the snapshot breaks, the guest's write goes on
  *                     and the backup fails (qmpbackup 0.66's --cbw-timeout; 0 = no limit)
@@ -37,7 +38,7 @@ import java.util.List;
 public record BackupOptions(BackupLevel level, Path target, String uuid, boolean monthly, List<String> include,
         List<String> exclude, boolean includeRaw, boolean compress, long speedLimit, boolean quiesce,
         Path agentSocket, boolean noSubdir, boolean noTimestamp, boolean noSymlink, Path fleeceDir, Path lockDir,
-        Duration agentTimeout, Clock clock, boolean passFds, int cbwTimeout) {
+        Duration agentTimeout, Clock clock, boolean passFds, TargetIo targetIo, int cbwTimeout) {
     /** qmpbackup's default for --cbw-timeout. */
     public static final int DEFAULT_CBW_TIMEOUT = 45;
 
@@ -47,6 +48,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         lockDir = lockDir == null ? RunLock.defaultDirectory() : lockDir;
         agentTimeout = agentTimeout == null ? Duration.ofSeconds(10) : agentTimeout;
         clock = clock == null ? Clock.systemDefaultZone() : clock;
+        targetIo = targetIo == null ? TargetIo.DEFAULT : targetIo;
         if (cbwTimeout < 0) {
             throw new IllegalArgumentException("cbw-timeout " + cbwTimeout + " is negative: give seconds, 0 for no"
                     + " limit");
@@ -77,6 +79,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         b.clock = clock;
         b.passFds = passFds;
         b.cbwTimeout = cbwTimeout;
+        b.targetIo = targetIo;
         return b;
     }
 
@@ -102,6 +105,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         private Clock clock;
         private boolean passFds;
         private int cbwTimeout = DEFAULT_CBW_TIMEOUT;
+        private TargetIo targetIo;
 
         private Builder(BackupLevel level, Path target) {
             this.level = level;
@@ -128,11 +132,12 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         public Builder agentTimeout(Duration v) { agentTimeout = v; return this; }
         public Builder clock(Clock v) { clock = v; return this; }
         public Builder cbwTimeout(int v) { cbwTimeout = v; return this; }
+        public Builder targetIo(TargetIo v) { targetIo = v; return this; }
 
         public BackupOptions build() {
             return new BackupOptions(level, target, uuid, monthly, include, exclude, includeRaw, compress, speedLimit,
                     quiesce, agentSocket, noSubdir, noTimestamp, noSymlink, fleeceDir, lockDir, agentTimeout, clock,
-                    passFds, cbwTimeout);
+                    passFds, targetIo, cbwTimeout);
         }
     }
 }

@@ -40,9 +40,14 @@ final class ChainRecorder {
         this.vm = vm;
     }
 
-    /** fsync, checksum, rename; {@code bytesCopied} by disk index. */
-    List<Written> finish(List<DiskFiles> files, long[] bytesCopied, UndoStack undo) throws IOException {
-        List<String> sums = checksums(files);
+    /**
+     * fsync, checksum, rename; {@code bytesCopied} by disk index; {@code direct}: the files were
+     * written with O_DIRECT (read back the same way), else through the page cache (read from it
+     * while the data is still there, then dropped from it).
+     */
+    List<Written> finish(List<DiskFiles> files, long[] bytesCopied, boolean direct, UndoStack undo)
+            throws IOException {
+        List<String> sums = checksums(files, direct);
         List<Written> written = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
             DiskFiles f = files.get(i);
@@ -64,7 +69,7 @@ final class ChainRecorder {
         return written;
     }
 
-    private static List<String> checksums(List<DiskFiles> files) throws IOException {
+    private static List<String> checksums(List<DiskFiles> files, boolean direct) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(files.size(),
                 Math.max(1, Runtime.getRuntime().availableProcessors())));
         try {
@@ -72,7 +77,11 @@ final class ChainRecorder {
             for (DiskFiles f : files) {
                 sums.add(pool.submit(() -> {
                     AtomicFiles.fsync(f.partial());
-                    return AtomicFiles.sha256(f.partial());
+                    String sum = AtomicFiles.sha256(f.partial(), direct);
+                    if (!direct) {
+                        AtomicFiles.dropFromPageCache(f.partial());
+                    }
+                    return sum;
                 }));
             }
             List<String> out = new ArrayList<>();

@@ -196,7 +196,7 @@ public final class FleecingBackup {
         }
         long finishStart = System.nanoTime();
         ChainRecorder recorder = new ChainRecorder(o, chain, log, vm);
-        List<ChainRecorder.Written> written = recorder.finish(files, copied, undo);
+        List<ChainRecorder.Written> written = recorder.finish(files, copied, run.direct(), undo);
         log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
         recorder.record(written, plan, quiesced, started);
         new BitmapCommit(graph, vm, this::warn, log).commit(plan, token, nextBitmaps);

@@ -25,6 +25,7 @@ final class RunGraph {
     private final String vm;
     private final String token;
     private final Consumer<String> warn;
+    private boolean direct;
 
     RunGraph(BlockGraph graph, RunObjects objects, BackupOptions options, BackupLog log, String vm, String token,
             Consumer<String> warn) {
@@ -53,12 +54,18 @@ final class RunGraph {
         return Names.node(token, "s", disk);
     }
 
+    /** Whether the targets are written with O_DIRECT (else through the page cache); known after {@link #attach}. */
+    boolean direct() {
+        return direct;
+    }
+
     /** The node a disk's job reads: the snapshot when the disk is fleeced, else the disk itself. */
     String source(BackupPlan.DiskPlan p) {
         return p.fleeced() ? snapshot(token, p.index()) : p.disk().nodeName();
     }
 
     void attach(List<DiskFiles> files, Cancellation cancel) throws QmpException, BackupException {
+        direct = o.targetIo().cache() == TargetIo.Cache.DIRECT;
         for (DiskFiles f : files) {
             cancel.check(vm);
             int i = f.plan().index();
@@ -66,12 +73,16 @@ final class RunGraph {
             String node = target(token, i);
             boolean qcow2 = f.disk().format().equals("qcow2");
             try {
-                graph.addImage(node, f.disk().format(), targetFile, true, qcow2);
+                graph.addImage(node, f.disk().format(), targetFile, direct, o.targetIo().aioFor(direct), qcow2);
             } catch (QmpCommandException e) {
+                if (!direct) {
+                    throw e;
+                }
                 // O_DIRECT is refused by some filesystems (tmpfs, some FUSE): fall back to the page cache
                 log.info(vm + ": target " + f.partial() + " cannot be opened with O_DIRECT (" + e.description()
                         + "); writing through the page cache");
-                graph.addImage(node, f.disk().format(), targetFile, false, qcow2);
+                direct = false;
+                graph.addImage(node, f.disk().format(), targetFile, false, o.targetIo().aioFor(false), qcow2);
             }
             objects.add(RunObjects.Kind.TARGET, i, node, null);
             if (f.plan().fleeced()) {

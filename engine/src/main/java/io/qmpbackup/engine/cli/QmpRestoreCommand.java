@@ -69,7 +69,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         }
     }
 
-    @Command(name = "rebase", description = "point each INC at the file before it (in place); link 'image' to the newest")
+    @Command(name = "rebase", mixinStandardHelpOptions = true, description = "point each INC at the file before it (in place); link 'image' to the newest")
     static final class Rebase extends ChainCommand {
         @Override
         RestoreRequest request() {
@@ -77,7 +77,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         }
     }
 
-    @Command(name = "commit", description = "commit every INC into the FULL (in place; the INCs are removed)")
+    @Command(name = "commit", mixinStandardHelpOptions = true, description = "commit every INC into the FULL (in place; the INCs are removed)")
     static final class Commit extends ChainCommand {
         @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
         long rateLimit;
@@ -88,7 +88,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         }
     }
 
-    @Command(name = "snapshotrebase", description = "commit like commit, with an internal snapshot per backup")
+    @Command(name = "snapshotrebase", mixinStandardHelpOptions = true, description = "commit like commit, with an internal snapshot per backup")
     static final class SnapshotRebase extends ChainCommand {
         @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
         long rateLimit;
@@ -99,7 +99,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         }
     }
 
-    @Command(name = "merge", description = "write the restore point into a new image; backups stay untouched")
+    @Command(name = "merge", mixinStandardHelpOptions = true, description = "write the restore point into a new image; backups stay untouched")
     static final class Merge extends ChainCommand {
         @Option(names = "--targetfile", required = true, description = "the new image")
         Path targetFile;
@@ -114,7 +114,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         }
     }
 
-    @Command(name = "verify", description = "check every file of the folder: structure and recorded checksums")
+    @Command(name = "verify", mixinStandardHelpOptions = true, description = "check every file of the folder: structure and recorded checksums")
     static final class Verify implements Callable<Integer> {
         @ParentCommand
         QmpRestoreCommand top;

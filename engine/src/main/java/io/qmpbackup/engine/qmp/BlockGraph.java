@@ -62,9 +62,12 @@ public final class BlockGraph {
         return qmp.execute("query-block");
     }
 
-    /** A qcow2 or raw image over a file; {@code directIo} opens it with O_DIRECT and native AIO. */
-    public void addImage(String node, String format, String filename, boolean directIo, boolean noBacking)
-            throws QmpException {
+    /**
+     * A qcow2 or raw image over a file; {@code directIo} opens it with O_DIRECT, else through the
+     * page cache; {@code aio}: threads, native (O_DIRECT only) or io_uring.
+     */
+    public void addImage(String node, String format, String filename, boolean directIo, String aio,
+            boolean noBacking) throws QmpException {
         ObjectNode spec = Json.obj("driver", format, "node-name", node);
         if (noBacking) {
             spec.set("backing", NullNode.getInstance());
@@ -72,8 +75,8 @@ public final class BlockGraph {
         ObjectNode file = Json.obj("driver", "file", "filename", filename);
         if (directIo) {
             file.set("cache", Json.obj("direct", true));
-            file.put("aio", "native");
         }
+        file.put("aio", aio);
         spec.set("file", file);
         qmp.execute("blockdev-add", spec);
     }

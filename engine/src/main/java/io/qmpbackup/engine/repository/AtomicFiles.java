@@ -63,6 +63,14 @@ public final class AtomicFiles {
      * too (a cold buffered read is much slower), on one thread while another hashes.
      */
     public static String sha256(Path file) throws IOException {
+        return sha256(file, true);
+    }
+
+    /**
+     * SHA-256 of a file; {@code direct}: read with O_DIRECT (a file written with it is not in the
+     * page cache), else through the page cache (a file just written there is still in memory).
+     */
+    public static String sha256(Path file, boolean direct) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
@@ -78,7 +86,7 @@ public final class AtomicFiles {
         java.util.concurrent.atomic.AtomicReference<IOException> readError = new java.util.concurrent.atomic.AtomicReference<>();
         Thread reader = new Thread(() -> {
             try {
-                readBack(file, free, full);
+                readBack(file, direct, free, full);
             } catch (IOException e) {
                 readError.set(e);
             } catch (InterruptedException e) {
@@ -111,9 +119,9 @@ public final class AtomicFiles {
     }
 
     /** Reads the file into buffers taken from {@code free}, handing each to {@code full} in order. */
-    private static void readBack(Path file, java.util.concurrent.BlockingQueue<ByteBuffer> free,
+    private static void readBack(Path file, boolean direct, java.util.concurrent.BlockingQueue<ByteBuffer> free,
             java.util.concurrent.BlockingQueue<ByteBuffer> full) throws IOException, InterruptedException {
-        try (FileChannel ch = openForReadBack(file)) {
+        try (FileChannel ch = direct ? openForReadBack(file) : FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             long pos = 0;
             while (pos < size) {
@@ -133,6 +141,24 @@ public final class AtomicFiles {
                     throw new IOException("unexpected end of file at " + pos + " of " + size);
                 }
             }
+        }
+    }
+
+    /**
+     * Drops a durable file's pages from the page cache (GNU dd's oflag=nocache: posix_fadvise
+     * DONTNEED), so a backup written through the cache does not push the VMs' data out of it.
+     * Best effort: the file is already durable.
+     */
+    public static void dropFromPageCache(Path file) {
+        try {
+            Process p = new ProcessBuilder("dd", "if=/dev/null", "of=" + file, "oflag=nocache", "conv=notrunc,fdatasync",
+                    "count=0", "status=none").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (IOException e) {
+            // no dd: the pages age out of the cache on their own
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

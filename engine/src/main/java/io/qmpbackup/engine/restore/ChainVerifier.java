@@ -57,7 +57,8 @@ public final class ChainVerifier {
             }
             if (problem != null) {
                 problems.add(f.name() + ": " + problem);
-                log.warn(f.name() + " is damaged: " + problem);
+                log.warn(f.name() + (f.sha256() == null && !structureOnly ? " cannot be checked: " : " is damaged: ")
+                        + problem);
             } else {
                 log.info(f.name() + ": ok" + (structureOnly ? " (structure only)" : " (checksum matches)"));
             }

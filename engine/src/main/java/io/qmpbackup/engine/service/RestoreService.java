@@ -60,7 +60,7 @@ public final class RestoreService {
         ChainVerifier.Result r = ChainVerifier.verify(chain, structureOnly, log);
         if (!r.ok()) {
             throw new RestoreException("verify of " + dir + " failed: " + r.damaged() + (r.problems().size() > 1
-                    ? " (and " + (r.problems().size() - 1) + " more damaged file(s), listed above)" : ""));
+                    ? " (and " + (r.problems().size() - 1) + " more file(s), listed above)" : ""));
         }
         return new VerifyOutcome(r.files(), r.checksummed());
     }

@@ -41,7 +41,7 @@ class BlockGraphIT {
             BlockGraph g = new BlockGraph(qmp);
             String node = disk.nodeOrDrive();
             RunObjects made = new RunObjects();
-            g.addImage(Names.node(TOKEN, "t", 0), "qcow2", target.toString(), false, true);
+            g.addImage(Names.node(TOKEN, "t", 0), "qcow2", target.toString(), false, "threads", true);
             made.add(RunObjects.Kind.TARGET, 0, Names.node(TOKEN, "t", 0), null);
             g.addFleeceImage(Names.node(TOKEN, "f", 0), fleece.toString());
             made.add(RunObjects.Kind.FLEECE, 0, Names.node(TOKEN, "f", 0), null);
