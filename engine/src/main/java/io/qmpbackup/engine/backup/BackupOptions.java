@@ -31,6 +31,10 @@ import java.util.List;
  *                     itself (a volume mounted only where this process runs); needs a QMP connection
  *                     opened for fd passing
  * @param targetIo     how QEMU writes the target files (O_DIRECT or the page cache, and its aio)
+ * @param pause        pause the VM at the snapshot point (qmpbackup's --pause), instead of freezing the
+ *                     guest filesystems through the guest agent
+ * @param removeDelay  wait this long after the jobs before the backup's nodes are removed (qmpbackup's
+ *                     --remove-delay)
  * @param cbwTimeout   seconds a guest write may wait for copy-before-write to save the old data; past
  *                     that (or on a fleece write error) the snapshot breaks, the guest's write goes on
  *                     and the backup fails (qmpbackup 0.66's --cbw-timeout; 0 = no limit)
@@ -38,7 +42,8 @@ import java.util.List;
 public record BackupOptions(BackupLevel level, Path target, String uuid, boolean monthly, List<String> include,
         List<String> exclude, boolean includeRaw, boolean compress, long speedLimit, boolean quiesce,
         Path agentSocket, boolean noSubdir, boolean noTimestamp, boolean noSymlink, Path fleeceDir, Path lockDir,
-        Duration agentTimeout, Clock clock, boolean passFds, TargetIo targetIo, int cbwTimeout) {
+        Duration agentTimeout, Clock clock, boolean passFds, TargetIo targetIo, boolean pause, Duration removeDelay,
+        int cbwTimeout) {
     /** qmpbackup's default for --cbw-timeout. */
     public static final int DEFAULT_CBW_TIMEOUT = 45;
 
@@ -49,6 +54,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         agentTimeout = agentTimeout == null ? Duration.ofSeconds(10) : agentTimeout;
         clock = clock == null ? Clock.systemDefaultZone() : clock;
         targetIo = targetIo == null ? TargetIo.DEFAULT : targetIo;
+        removeDelay = removeDelay == null ? Duration.ZERO : removeDelay;
         if (cbwTimeout < 0) {
             throw new IllegalArgumentException("cbw-timeout " + cbwTimeout + " is negative: give seconds, 0 for no"
                     + " limit");
@@ -80,6 +86,8 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         b.passFds = passFds;
         b.cbwTimeout = cbwTimeout;
         b.targetIo = targetIo;
+        b.pause = pause;
+        b.removeDelay = removeDelay;
         return b;
     }
 
@@ -106,6 +114,8 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         private boolean passFds;
         private int cbwTimeout = DEFAULT_CBW_TIMEOUT;
         private TargetIo targetIo;
+        private boolean pause;
+        private Duration removeDelay;
 
         private Builder(BackupLevel level, Path target) {
             this.level = level;
@@ -133,11 +143,13 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         public Builder clock(Clock v) { clock = v; return this; }
         public Builder cbwTimeout(int v) { cbwTimeout = v; return this; }
         public Builder targetIo(TargetIo v) { targetIo = v; return this; }
+        public Builder pause(boolean v) { pause = v; return this; }
+        public Builder removeDelay(Duration v) { removeDelay = v; return this; }
 
         public BackupOptions build() {
             return new BackupOptions(level, target, uuid, monthly, include, exclude, includeRaw, compress, speedLimit,
                     quiesce, agentSocket, noSubdir, noTimestamp, noSymlink, fleeceDir, lockDir, agentTimeout, clock,
-                    passFds, targetIo, cbwTimeout);
+                    passFds, targetIo, pause, removeDelay, cbwTimeout);
         }
     }
 }

@@ -189,6 +189,7 @@ public final class FleecingBackup {
         run.startJobs(plan, cancel);
         long[] copied = new JobProgress(graph, log, vm, o.cbwTimeout()).await(plan, token, cancel);
         log.debug(vm + ": block jobs took " + (System.nanoTime() - jobsStart) / 1_000_000 + " ms");
+        delayRemoval();
         objects.teardown(graph, this::warn);
         if (!objects.graphClean()) {
             throw new BackupException(vm + ": the backup jobs finished but QEMU refused to remove the backup's"
@@ -203,6 +204,25 @@ public final class FleecingBackup {
         log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"
                 : o.quiesce() ? " (crash-consistent: filesystems were NOT frozen)" : " (crash-consistent)"));
         return result(plan, chain, written, quiesced);
+    }
+
+    /** --remove-delay: the backup's nodes stay this long after the jobs (a cancel cuts it short). */
+    private void delayRemoval() throws BackupException {
+        long ms = o.removeDelay().toMillis();
+        if (ms <= 0) {
+            return;
+        }
+        log.info(vm + ": removing the backup's nodes in " + o.removeDelay().toSeconds() + " s (--remove-delay)");
+        long end = System.nanoTime() + ms * 1_000_000;
+        while (System.nanoTime() < end) {
+            cancel.check(vm);
+            try {
+                Thread.sleep(Math.min(200, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private BackupResult result(BackupPlan plan, ChainDirectory chain, List<ChainRecorder.Written> written,

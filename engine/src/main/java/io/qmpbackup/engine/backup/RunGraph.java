@@ -131,17 +131,22 @@ final class RunGraph {
 
     /** Freezes (optionally), inserts every filter, thaws. Returns whether the guest was frozen. */
     boolean snapshotPoint(BackupPlan plan, String runState) throws QmpException {
-        GuestFreeze freeze = o.quiesce() ? GuestFreeze.freeze(o.agentSocket(), o.agentTimeout(), vm, log) : null;
+        if (o.pause() && o.quiesce()) {
+            log.info(vm + ": --pause: the VM is paused at the snapshot point instead of freezing its filesystems"
+                    + " through the guest agent (as qmpbackup does)");
+        }
+        boolean quiesce = o.quiesce() && !o.pause();
+        GuestFreeze freeze = quiesce ? GuestFreeze.freeze(o.agentSocket(), o.agentTimeout(), vm, log) : null;
         boolean frozen = freeze != null && freeze.frozen();
-        if (o.quiesce() && !frozen) {
+        if (quiesce && !frozen) {
             warn.accept(freeze.problem());
         }
         long fleeced = plan.disks().stream().filter(BackupPlan.DiskPlan::fleeced).count();
         boolean paused = false;
         try {
-            if (!frozen && fleeced > 1 && runState.equals("running")) {
-                // one snapshot point for all disks: a crash-consistent state across them
-                log.info(vm + ": pausing the VM while the snapshot point is set on " + fleeced + " disks");
+            // --pause: asked for; several disks: one snapshot point for all, a crash-consistent state across them
+            if (runState.equals("running") && fleeced > 0 && (o.pause() || !frozen && fleeced > 1)) {
+                log.info(vm + ": pausing the VM while the snapshot point is set on " + fleeced + " disk(s)");
                 graph.stop();
                 paused = true;
             }

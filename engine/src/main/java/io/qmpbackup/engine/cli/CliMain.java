@@ -22,6 +22,10 @@ final class CliMain {
                 description = "more verbose output")
         boolean debug;
 
+        @picocli.CommandLine.Option(names = "--syslog", scope = picocli.CommandLine.ScopeType.INHERIT,
+                description = "also log to syslog (/dev/log)")
+        boolean syslog;
+
         ConsoleLog log;
     }
 
@@ -37,7 +41,7 @@ final class CliMain {
     static int run(String name, Tool top, String... args) {
         CommandLine cl = new CommandLine(top);
         cl.setExecutionStrategy(parseResult -> {
-            top.log = new ConsoleLog(top.debug, top.logfile);
+            top.log = new ConsoleLog(top.debug, top.logfile, top.syslog ? new Syslog(name) : null);
             top.log.debug(name + " " + String.join(" ", args));
             return new CommandLine.RunLast().execute(parseResult);
         });

@@ -10,17 +10,27 @@ import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 
-/** Timestamped log lines on stdout, and appended to --logfile when given. */
+/** Timestamped log lines on stdout, appended to --logfile when given, and sent to syslog with --syslog. */
 final class ConsoleLog implements BackupLog {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    /** qmpbackup's default for --progress-interval. */
+    static final int DEFAULT_PROGRESS_SECONDS = 20;
     private final boolean debug;
     private final Path logfile;
+    private final Syslog syslog;
     private final PrintStream out = System.out;
     private long lastProgress = System.nanoTime();
+    private long progressNanos = DEFAULT_PROGRESS_SECONDS * 1_000_000_000L;
 
-    ConsoleLog(boolean debug, Path logfile) {
+    ConsoleLog(boolean debug, Path logfile, Syslog syslog) {
         this.debug = debug;
         this.logfile = logfile;
+        this.syslog = syslog;
+    }
+
+    /** --progress-interval: a progress line at most this often; 0 for none. */
+    synchronized void progressEvery(int seconds) {
+        progressNanos = seconds <= 0 ? Long.MAX_VALUE : seconds * 1_000_000_000L;
     }
 
     @Override
@@ -41,14 +51,17 @@ final class ConsoleLog implements BackupLog {
     }
 
     void error(String message) {
-        // the one-line error goes to stderr from the caller; the log file keeps it too
+        // the one-line error goes to stderr from the caller; the log file and syslog keep it too
         write("[" + LocalDateTime.now().format(TIME) + "] ERROR " + message, false);
+        if (syslog != null) {
+            syslog.send(3, "ERROR " + message);
+        }
     }
 
     @Override
     public synchronized void progress(long done, long total) {
         long now = System.nanoTime();
-        if (total > 0 && now - lastProgress > 10_000_000_000L) {
+        if (total > 0 && now - lastProgress >= progressNanos) {
             lastProgress = now;
             line("INFO", "progress: " + (done * 100 / total) + "% (" + done + " of " + total + " bytes)");
         }
@@ -56,6 +69,13 @@ final class ConsoleLog implements BackupLog {
 
     private void line(String level, String message) {
         write("[" + LocalDateTime.now().format(TIME) + "] " + level + " " + message, true);
+        if (syslog != null) {
+            syslog.send(switch (level) {
+                case "WARNING" -> 4;
+                case "DEBUG" -> 7;
+                default -> 6;
+            }, level + " " + message);
+        }
     }
 
     private synchronized void write(String text, boolean toStdout) {

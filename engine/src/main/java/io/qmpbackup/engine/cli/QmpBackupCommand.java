@@ -35,7 +35,8 @@ import picocli.CommandLine.ParentCommand;
             QmpBackupCommand.Prune.class})
 public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
 
-    @Option(names = "--socket", description = "path to the VM's QMP socket (every command but prune)")
+    @Option(names = "--socket", description = "the VM's QMP socket: a path, or tcp:HOST:PORT (every command but"
+            + " prune)")
     Path socket;
 
     @Option(names = "--agent-socket", description = "path to the VM's guest agent socket (for --quiesce)")
@@ -127,6 +128,18 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                 + " cache with flushes honoured (= --target-cache buffered)")
         boolean blockdevDisableCache;
 
+        @Option(names = "--pause", description = "pause the VM while the snapshot point is set (milliseconds), instead"
+                + " of freezing its filesystems through the guest agent")
+        boolean pause;
+
+        @Option(names = "--progress-interval", defaultValue = "20", description = "seconds between progress lines,"
+                + " 0 for none (default: 20)")
+        int progressInterval;
+
+        @Option(names = "--remove-delay", defaultValue = "0", description = "seconds to wait after the jobs before"
+                + " the backup's nodes are removed from the VM (default: 0)")
+        int removeDelay;
+
         @Option(names = "--cbw-timeout", defaultValue = "45", description = "seconds a guest write may wait while"
                 + " its old data is saved for the backup; past that (or when the fleece image cannot be written)"
                 + " the snapshot breaks, the guest's writes go on and the backup fails; 0 = no limit (default: 45)")
@@ -149,7 +162,9 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                     .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
                     .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
                     .passFds(passFds).cbwTimeout(cbwTimeout).targetIo(new TargetIo(blockdevDisableCache
-                            ? TargetIo.Cache.BUFFERED : TargetIo.Cache.parse(targetCache), blockdevAio)).build();
+                            ? TargetIo.Cache.BUFFERED : TargetIo.Cache.parse(targetCache), blockdevAio))
+                    .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).build();
+            top.log.progressEvery(progressInterval);
             Cancellation cancel = new Cancellation();
             SignalGuard.watch(cancel);
             BackupOutcome outcome = BackupService.standard().backup(new BackupRequest(top.socket(),

@@ -42,7 +42,8 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         @Option(names = "--until", description = "restore up to this backup (file name or its INC-<epoch> prefix)")
         String until;
 
-        @Option(names = "--filter", hidden = true, description = "accepted for qmprestore compatibility; ignored")
+        @Option(names = "--filter", description = "only the folder's files whose name holds this string: one disk"
+                + " of a --no-subdir folder (its image name, e.g. disk1.qcow2)")
         String filter;
 
         @Option(names = "--dry-run", description = "print the qemu-img steps, change nothing")
@@ -51,7 +52,8 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         abstract RestoreRequest request();
 
         RestoreRequest request(RestoreRequest.Mode mode, Path targetFile, long rateLimit) {
-            return new RestoreRequest(mode, dir, until, targetFile, top.skipCheck, rateLimit);
+            return new RestoreRequest(mode, dir, until, targetFile, top.skipCheck, rateLimit,
+                    filter == null || filter.isEmpty() ? null : filter);
         }
 
         @Override

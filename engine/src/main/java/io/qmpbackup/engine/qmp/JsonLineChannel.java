@@ -3,6 +3,7 @@ package io.qmpbackup.engine.qmp;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -62,6 +63,14 @@ final class JsonLineChannel implements AutoCloseable {
 
     static JsonLineChannel open(Path socket, boolean fdPassing, Consumer<JsonNode> onMessage,
             Consumer<Throwable> onClose) throws QmpException {
+        InetSocketAddress tcp = tcpAddress(socket);
+        if (tcp != null) {
+            if (fdPassing) {
+                throw new QmpException("cannot pass file descriptors over the TCP endpoint " + socket + ": give the"
+                        + " VM's QMP UNIX socket (fd passing needs one)");
+            }
+            return openTcp(socket, tcp, onMessage, onClose);
+        }
         SocketChannel ch;
         try {
             ch = fdPassing ? org.newsclub.net.unix.AFUNIXSocketChannel.open()
@@ -79,6 +88,43 @@ final class JsonLineChannel implements AutoCloseable {
                     + " (is the VM running and is this its socket?)", e);
         }
         JsonLineChannel c = new JsonLineChannel(socket, ch, onMessage, onClose);
+        c.reader.start();
+        return c;
+    }
+
+    /**
+     * A QMP endpoint given as {@code tcp:HOST:PORT} (qmpbackup's --socket form for QEMU's
+     * {@code -qmp tcp:HOST:PORT,server=on}), or null for a UNIX socket path. Endpoints travel as
+     * a Path through the engine (the name is all that is kept of them), so the form is read here,
+     * where the connection is made.
+     */
+    static InetSocketAddress tcpAddress(Path socket) throws QmpException {
+        String s = socket.toString();
+        if (!s.startsWith("tcp:")) {
+            return null;
+        }
+        int colon = s.lastIndexOf(':');
+        String host = s.substring(4, colon < 4 ? 4 : colon);
+        String port = colon < 4 ? "" : s.substring(colon + 1);
+        if (host.isEmpty() || !port.matches("\\d{1,5}") || Integer.parseInt(port) > 65535) {
+            throw new QmpException("QMP endpoint " + s + " is not tcp:HOST:PORT (for example tcp:127.0.0.1:4444)");
+        }
+        return new InetSocketAddress(host.startsWith("[") ? host.substring(1, host.length() - 1) : host,
+                Integer.parseInt(port));
+    }
+
+    private static JsonLineChannel openTcp(Path name, InetSocketAddress address, Consumer<JsonNode> onMessage,
+            Consumer<Throwable> onClose) throws QmpException {
+        SocketChannel ch = null;
+        try {
+            ch = SocketChannel.open();
+            ch.connect(address);
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new QmpException("cannot connect to QMP endpoint " + name + ": " + describe(e) + " (is the VM"
+                    + " running with -qmp tcp:HOST:PORT,server=on,wait=off?)", e);
+        }
+        JsonLineChannel c = new JsonLineChannel(name, ch, onMessage, onClose);
         c.reader.start();
         return c;
     }

@@ -75,23 +75,18 @@ public final class BackupChain {
     }
 
     public static BackupChain load(Path dir) throws RestoreException {
-        List<Path> entries = listFolder(dir);
-        Set<String> disks = new LinkedHashSet<>();
-        List<ChainFile> stamped = new ArrayList<>();
-        List<ChainFile> plain = new ArrayList<>();
-        for (Path p : entries) {
-            String n = p.getFileName().toString();
-            Matcher m = STAMPED.matcher(n);
-            Matcher link = PLAIN_LINK.matcher(n);
-            if (m.matches() && !Files.isSymbolicLink(p)) {
-                disks.add(m.group(3));
-                stamped.add(new ChainFile(p, m.group(1).toLowerCase(), Long.parseLong(m.group(2)), null, null));
-            } else if (link.matches() && Files.isSymbolicLink(p) && Files.isRegularFile(dir.resolve(link.group(2)))) {
-                // --no-timestamp: the image-named file, with a FULL-/COPY- link to it
-                disks.add(link.group(2));
-                plain.add(new ChainFile(dir.resolve(link.group(2)), link.group(1).toLowerCase(), 0, null, null));
-            }
-        }
+        return load(dir, null);
+    }
+
+    /**
+     * The chain in {@code dir}; {@code filter} (qmprestore's --filter): only files whose name
+     * holds it, so one disk of a flat --no-subdir folder can be restored; null for all.
+     */
+    public static BackupChain load(Path dir, String filter) throws RestoreException {
+        Scan scan = scan(dir, listFolder(dir), filter);
+        Set<String> disks = scan.disks();
+        List<ChainFile> stamped = scan.stamped();
+        List<ChainFile> plain = scan.plain();
         String disk = oneDisk(dir, disks);
         List<String> warnings = new ArrayList<>();
         Path manifestPath = findManifest(dir, disk);
@@ -158,6 +153,33 @@ public final class BackupChain {
         }
     }
 
+    /** The backup files a folder's entries hold: timestamped ones, and --no-timestamp ones by their link. */
+    private record Scan(Set<String> disks, List<ChainFile> stamped, List<ChainFile> plain) {
+    }
+
+    private static Scan scan(Path dir, List<Path> entries, String filter) {
+        Scan scan = new Scan(new LinkedHashSet<>(), new ArrayList<>(), new ArrayList<>());
+        for (Path p : entries) {
+            String n = p.getFileName().toString();
+            if (filter != null && !n.contains(filter)) {
+                continue;
+            }
+            Matcher m = STAMPED.matcher(n);
+            Matcher link = PLAIN_LINK.matcher(n);
+            if (m.matches() && !Files.isSymbolicLink(p)) {
+                scan.disks().add(m.group(3));
+                scan.stamped().add(new ChainFile(p, m.group(1).toLowerCase(), Long.parseLong(m.group(2)), null,
+                        null));
+            } else if (link.matches() && Files.isSymbolicLink(p) && Files.isRegularFile(dir.resolve(link.group(2)))) {
+                // --no-timestamp: the image-named file, with a FULL-/COPY- link to it
+                scan.disks().add(link.group(2));
+                scan.plain().add(new ChainFile(dir.resolve(link.group(2)), link.group(1).toLowerCase(), 0, null,
+                        null));
+            }
+        }
+        return scan;
+    }
+
     /** The folder's entries, sorted; refused when it is missing or holds an unfinished file. */
     private static List<Path> listFolder(Path dir) throws RestoreException {
         if (!Files.isDirectory(dir)) {
@@ -186,7 +208,8 @@ public final class BackupChain {
         }
         if (disks.size() > 1) {
             throw new RestoreException("folder " + dir + " holds backups of several disks " + disks
-                    + " (a --no-subdir backup): copy one disk's files into a folder of their own and restore that");
+                    + " (a --no-subdir backup): pick one with --filter <image name>, or copy one disk's files into a"
+                    + " folder of their own");
         }
         return disks.iterator().next();
     }

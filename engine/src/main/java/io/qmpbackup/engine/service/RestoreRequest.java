@@ -11,8 +11,10 @@ import java.nio.file.Path;
  * @param targetFile the new image (merge only)
  * @param skipCheck  no qemu-img check of the chain first
  * @param rateLimit  bytes per second for qemu-img commit, 0 for unlimited
+ * @param filter     only the folder's files whose name holds this (one disk of a --no-subdir folder); null for all
  */
-public record RestoreRequest(Mode mode, Path dir, String until, Path targetFile, boolean skipCheck, long rateLimit) {
+public record RestoreRequest(Mode mode, Path dir, String until, Path targetFile, boolean skipCheck, long rateLimit,
+        String filter) {
     /** qmprestore's operations. */
     public enum Mode {
         /** A new image of the point; the backups stay untouched. */
@@ -23,6 +25,10 @@ public record RestoreRequest(Mode mode, Path dir, String until, Path targetFile,
         COMMIT,
         /** Like commit, with an internal snapshot per backup. */
         SNAPSHOTREBASE
+    }
+
+    public RestoreRequest(Mode mode, Path dir, String until, Path targetFile, boolean skipCheck, long rateLimit) {
+        this(mode, dir, until, targetFile, skipCheck, rateLimit, null);
     }
 
     public RestoreRequest {

@@ -56,7 +56,7 @@ public final class RestoreService {
      * structure alone); throws naming the damage, or a file with nothing to check it against.
      */
     public VerifyOutcome verify(Path dir, boolean structureOnly, BackupLog log) throws RestoreException {
-        BackupChain chain = load(dir, log);
+        BackupChain chain = load(dir, null, log);
         ChainVerifier.Result r = ChainVerifier.verify(chain, structureOnly, log);
         if (!r.ok()) {
             throw new RestoreException("verify of " + dir + " failed: " + r.damaged() + (r.problems().size() > 1
@@ -69,7 +69,7 @@ public final class RestoreService {
     }
 
     private Planned planned(RestoreRequest q, BackupLog log) throws RestoreException {
-        BackupChain chain = load(q.dir(), log);
+        BackupChain chain = load(q.dir(), q.filter(), log);
         ChainRestore r = new ChainRestore(chain, q.skipCheck(), zone, log);
         return switch (q.mode()) {
             case MERGE -> new Planned(chain, r, r.planMerge(q.targetFile(), q.until()), q.targetFile());
@@ -84,8 +84,8 @@ public final class RestoreService {
         return chain.pointUpTo(until).get(0).path();
     }
 
-    private static BackupChain load(Path dir, BackupLog log) throws RestoreException {
-        BackupChain chain = BackupChain.load(dir);
+    private static BackupChain load(Path dir, String filter, BackupLog log) throws RestoreException {
+        BackupChain chain = BackupChain.load(dir, filter);
         chain.warnings().forEach(log::warn);
         return chain;
     }

@@ -48,13 +48,21 @@ public final class CliProcess {
     }
 
     public static CliProcess startTool(Path workDir, String tool, String... args) throws IOException {
+        return startTool(workDir, tool, java.util.Map.of(), args);
+    }
+
+    /** As {@link #startTool(Path, String, String...)}, with these environment variables added. */
+    public static CliProcess startTool(Path workDir, String tool, java.util.Map<String, String> env, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(script(tool).toString());
         cmd.addAll(List.of(args));
         Files.createDirectories(workDir);
         Path out = Files.createTempFile(workDir, "cli", ".out");
         Path err = Files.createTempFile(workDir, "cli", ".err");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         return new CliProcess(p, out, err);
     }
 
