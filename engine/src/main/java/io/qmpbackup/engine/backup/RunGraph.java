@@ -178,10 +178,11 @@ final class RunGraph {
                 continue;
             }
             String filter = filter(token, p.index());
-            graph.addCopyBeforeWrite(filter, p.disk().nodeName(), fleece(token, p.index()), o.cbwTimeout());
+            // above the device's own node (its filters stay in the guest's write path); it goes back there
+            graph.addCopyBeforeWrite(filter, p.disk().rootNode(), fleece(token, p.index()), o.cbwTimeout());
             objects.add(RunObjects.Kind.FILTER, p.index(), filter, null);
             graph.setDrive(p.disk().qdev(), filter);
-            objects.add(RunObjects.Kind.DRIVE, p.index(), p.disk().qdev(), p.disk().nodeName());
+            objects.add(RunObjects.Kind.DRIVE, p.index(), p.disk().qdev(), p.disk().rootNode());
         }
     }
 

@@ -75,7 +75,11 @@ final class TargetFiles {
         if (p.fleeced()) {
             Path f = fleeceDir.resolve(".qmpbackup-" + token + "-" + p.index() + ".fleece.qcow2");
             undo.push("delete fleece file " + f, () -> Files.deleteIfExists(f));
-            QemuImg.run("create", "-q", "-f", "qcow2", f.toString(), Long.toString(p.disk().virtualSize()));
+            List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
+            create.addAll(fleeceOptions(basename));
+            create.add(f.toString());
+            create.add(Long.toString(p.disk().virtualSize()));
+            QemuImg.run(create.toArray(String[]::new));
             fleece = f;
         }
         return new DiskFiles(p, basename, folder, partial, finalFile, fleece, backing, epoch, manifest, replaces);
@@ -135,6 +139,30 @@ final class TargetFiles {
             }
         } catch (IOException e) {
             warn.accept(vm + ": cannot read " + config + ": " + e.getMessage());
+        }
+        return opts;
+    }
+
+    /**
+     * The fleece image as the source is made (qmpbackup 0.65): its cluster size, so copy-before-write
+     * saves a guest write's old data in units of the source's clusters, and its compat level.
+     */
+    private List<String> fleeceOptions(String basename) {
+        List<String> opts = new ArrayList<>();
+        try {
+            Path config = chain.configFile(basename);
+            if (Files.exists(config)) {
+                JsonNode info = Json.MAPPER.readTree(config.toFile());
+                if (info.has("cluster-size")) {
+                    opts.addAll(List.of("-o", "cluster_size=" + info.get("cluster-size").asLong()));
+                }
+                String compat = info.path("format-specific").path("data").path("compat").asText("");
+                if (!compat.isEmpty()) {
+                    opts.addAll(List.of("-o", "compat=" + compat));
+                }
+            }
+        } catch (IOException e) {
+            warn.accept(vm + ": cannot read the source's options for its fleece image: " + e.getMessage());
         }
         return opts;
     }

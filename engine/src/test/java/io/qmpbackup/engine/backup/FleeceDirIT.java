@@ -34,7 +34,10 @@ class FleeceDirIT {
     @ValueSource(booleans = {true, false})
     void fleeceImagesLiveWhereAskedAndGoAway(boolean explicit) throws Exception {
         Path vmDir = Files.createDirectories(tmp.resolve("vm"));
-        Path img = QemuTools.createQcow2(vmDir.resolve("disk1.qcow2"), "16M");
+        // a source made unlike qemu-img's defaults: its fleece image is made the same way
+        Path img = vmDir.resolve("disk1.qcow2");
+        QemuTools.run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=131072,compat=1.1",
+                img.toString(), "16M");
         QemuTools.write(img, "qcow2", 0, 8 << 20, 0x31);
         DiskSpec disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
         Path target = tmp.resolve("backup");
@@ -53,11 +56,18 @@ class FleeceDirIT {
                     throw new RuntimeException(e);
                 }
             });
+            Set<String> fleeceInfo = ConcurrentHashMap.newKeySet();
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> {
                 seenInFleeceDir.addAll(names(fleeceDir));
                 seenNextToDisk.addAll(names(vmDir));
-                return seenInFleeceDir.stream().anyMatch(n -> n.contains(".fleece."));
+                for (String n : names(fleeceDir)) {
+                    if (n.endsWith(".fleece.qcow2")) {
+                        fleeceInfo.add(QemuTools.exec("qemu-img", "info", "-U", fleeceDir.resolve(n).toString()).out());
+                    }
+                }
+                return !fleeceInfo.isEmpty();
             });
+            assertThat(fleeceInfo).anyMatch(i -> i.contains("cluster_size: 131072") && i.contains("compat: 1.1"));
             run.get();
             assertThat(seenInFleeceDir).anyMatch(n -> n.startsWith(".qmpbackup-") && n.endsWith(".fleece.qcow2"));
             assertThat(seenNextToDisk).noneMatch(n -> n.contains("fleece"));
