@@ -23,6 +23,10 @@ public abstract class BackupSettings {
     @JsonPropertyDescription("Freeze guest filesystems through the guest agent at the snapshot point.")
     public Boolean quiesce;
 
+    @JsonPropertyDescription("Pause the VM while the snapshot point is set (milliseconds), instead of freezing its"
+            + " filesystems through the guest agent (qmpbackup's --pause).")
+    public Boolean pause;
+
     @JsonPropertyDescription("Compress the backup images.")
     public Boolean compress;
 
@@ -47,6 +51,7 @@ public abstract class BackupSettings {
         to.exclude = exclude == null ? null : List.copyOf(exclude);
         to.includeRaw = includeRaw;
         to.quiesce = quiesce;
+        to.pause = pause;
         to.compress = compress;
         to.speedLimit = speedLimit;
         to.cbwTimeout = cbwTimeout;

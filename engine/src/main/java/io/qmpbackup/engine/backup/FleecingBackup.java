@@ -200,10 +200,21 @@ public final class FleecingBackup {
         List<ChainRecorder.Written> written = recorder.finish(files, copied, run.direct(), undo);
         log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
         recorder.record(written, plan, quiesced, started);
+        describeVm(chain, plan);
         new BitmapCommit(graph, vm, this::warn, log).commit(plan, token, nextBitmaps);
         log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"
                 : o.quiesce() ? " (crash-consistent: filesystems were NOT frozen)" : " (crash-consistent)"));
         return result(plan, chain, written, quiesced);
+    }
+
+    /** vm.json beside the chain: what the VM was (a restore brings the machine back from it). */
+    private void describeVm(ChainDirectory chain, BackupPlan plan) {
+        try {
+            VmDescription.write(chain.path(), o.noSubdir(), VmDescription.capture(qmp, plan, o.clock().instant()));
+        } catch (IOException e) {
+            warn(vm + ": cannot write " + VmDescription.FILE + " in " + chain.path() + ": " + e.getMessage()
+                    + " (the backup itself is complete)");
+        }
     }
 
     /** --remove-delay: the backup's nodes stay this long after the jobs (a cancel cuts it short). */

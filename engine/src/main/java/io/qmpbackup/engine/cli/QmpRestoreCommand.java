@@ -5,6 +5,7 @@ import io.qmpbackup.engine.service.RestoreRequest;
 import io.qmpbackup.engine.service.RestoreService;
 import io.qmpbackup.engine.service.VerifyOutcome;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,7 +21,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "qmprestore", mixinStandardHelpOptions = true, version = "qmprestore (QMPBackup Operator) 0.1.0",
         description = "Restore QEMU disk backups written by qmpbackup.",
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
-                QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class})
+                QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class, QmpRestoreCommand.Vm.class})
 public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
@@ -29,7 +30,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(new CommandLine(this),
-                "missing command: rebase, commit, merge, snapshotrebase or verify");
+                "missing command: rebase, commit, merge, snapshotrebase, verify or vm");
     }
 
     abstract static class ChainCommand implements Callable<Integer> {
@@ -113,6 +114,23 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         @Override
         RestoreRequest request() {
             return request(RestoreRequest.Mode.MERGE, targetFile, 0);
+        }
+    }
+
+    @Command(name = "vm", mixinStandardHelpOptions = true, description = "print a QEMU command line skeleton of the VM"
+            + " the chain was taken from (its vm.json)")
+    static final class Vm implements Callable<Integer> {
+        @ParentCommand
+        QmpRestoreCommand top;
+
+        @Option(names = "--dir", required = true, description = "the chain folder (or a disk folder in it)")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> lines = RestoreService.standard().vmSkeleton(dir);
+            System.out.println(String.join(" \\\n  ", lines));
+            return 0;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.qmpbackup.engine.retention;
 
 import io.qmpbackup.engine.backup.BackupLog;
+import io.qmpbackup.engine.backup.VmDescription;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
@@ -84,6 +85,7 @@ final class EmptiedMonthFolders {
     private static boolean isOurs(Path p) {
         String n = p.getFileName().toString();
         return n.equals(ChainDirectory.UUID_FILE) || n.endsWith(".chain.json") || n.endsWith(".config")
+                || n.equals(VmDescription.FILE)
                 || n.equals(TargetLock.FILE) || (Files.isDirectory(p) && holdsOnlyRecords(p));
     }
 

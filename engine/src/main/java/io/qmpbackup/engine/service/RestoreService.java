@@ -6,6 +6,7 @@ import io.qmpbackup.engine.restore.BackupChain;
 import io.qmpbackup.engine.restore.ChainRestore;
 import io.qmpbackup.engine.restore.ChainVerifier;
 import io.qmpbackup.engine.restore.RestoreException;
+import io.qmpbackup.engine.restore.VmSkeleton;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,6 +64,11 @@ public final class RestoreService {
                     ? " (and " + (r.problems().size() - 1) + " more file(s), listed above)" : ""));
         }
         return new VerifyOutcome(r.files(), r.checksummed());
+    }
+
+    /** The QEMU command line skeleton of the VM a chain (or disk folder) was taken from. */
+    public List<String> vmSkeleton(Path dir) throws RestoreException {
+        return VmSkeleton.of(VmSkeleton.descriptionOf(dir));
     }
 
     private record Planned(BackupChain chain, ChainRestore restore, List<ChainRestore.Step> steps, Path output) {

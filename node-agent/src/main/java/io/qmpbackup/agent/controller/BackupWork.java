@@ -142,7 +142,7 @@ final class BackupWork implements WorkRun {
                 .includeRaw(Boolean.TRUE.equals(spec.includeRaw)).compress(Boolean.TRUE.equals(spec.compress))
                 .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit)
                 .cbwTimeout(spec.cbwTimeout == null ? BackupOptions.DEFAULT_CBW_TIMEOUT : spec.cbwTimeout)
-                .quiesce(Boolean.TRUE.equals(spec.quiesce))
+                .quiesce(Boolean.TRUE.equals(spec.quiesce)).pause(Boolean.TRUE.equals(spec.pause))
                 .agentSocket(reach.agentSocket()).passFds(config.passFds()).build();
     }
 
