@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the engine and its tests need on Debian (QEMU, qemu-img, qemu-ga, e2fsprogs,
-# cpio) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
+# cpio, swtpm) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -10,6 +10,8 @@ command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || need+=(qemu-u
 [ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
 command -v mkfs.ext4 >/dev/null && command -v dumpe2fs >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)
+command -v swtpm >/dev/null || need+=(swtpm)
+command -v swtpm_setup >/dev/null || need+=(swtpm-tools)
 command -v python3 >/dev/null || need+=(python3)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)

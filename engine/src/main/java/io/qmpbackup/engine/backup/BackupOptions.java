@@ -35,6 +35,7 @@ import java.util.List;
  *                     guest filesystems through the guest agent
  * @param removeDelay  wait this long after the jobs before the backup's nodes are removed (qmpbackup's
  *                     --remove-delay)
+ * @param tpmState     the VM's swtpm state folder, copied at the snapshot point (null: no TPM state kept)
  * @param cbwTimeout   seconds a guest write may wait for copy-before-write to save the old data; past
  *                     that (or on a fleece write error) the snapshot breaks, the guest's write goes on
  *                     and the backup fails (qmpbackup 0.66's --cbw-timeout; 0 = no limit)
@@ -43,7 +44,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         List<String> exclude, boolean includeRaw, boolean compress, long speedLimit, boolean quiesce,
         Path agentSocket, boolean noSubdir, boolean noTimestamp, boolean noSymlink, Path fleeceDir, Path lockDir,
         Duration agentTimeout, Clock clock, boolean passFds, TargetIo targetIo, boolean pause, Duration removeDelay,
-        int cbwTimeout) {
+        Path tpmState, int cbwTimeout) {
     /** qmpbackup's default for --cbw-timeout. */
     public static final int DEFAULT_CBW_TIMEOUT = 45;
 
@@ -88,6 +89,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         b.targetIo = targetIo;
         b.pause = pause;
         b.removeDelay = removeDelay;
+        b.tpmState = tpmState;
         return b;
     }
 
@@ -116,6 +118,7 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         private TargetIo targetIo;
         private boolean pause;
         private Duration removeDelay;
+        private Path tpmState;
 
         private Builder(BackupLevel level, Path target) {
             this.level = level;
@@ -145,11 +148,12 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
         public Builder targetIo(TargetIo v) { targetIo = v; return this; }
         public Builder pause(boolean v) { pause = v; return this; }
         public Builder removeDelay(Duration v) { removeDelay = v; return this; }
+        public Builder tpmState(Path v) { tpmState = v; return this; }
 
         public BackupOptions build() {
             return new BackupOptions(level, target, uuid, monthly, include, exclude, includeRaw, compress, speedLimit,
                     quiesce, agentSocket, noSubdir, noTimestamp, noSymlink, fleeceDir, lockDir, agentTimeout, clock,
-                    passFds, targetIo, pause, removeDelay, cbwTimeout);
+                    passFds, targetIo, pause, removeDelay, tpmState, cbwTimeout);
         }
     }
 }

@@ -49,7 +49,9 @@ public final class BackupPlanner {
                 }
                 continue;
             }
-            boolean tracked = d.format().equals("qcow2") && !d.readOnly();
+            // raw disks too (with --include-raw): their bitmap cannot be stored in the image, so it
+            // lives as long as the QEMU process (qmpbackup 0.67's non-persistent bitmaps)
+            boolean tracked = (d.format().equals("qcow2") || d.isRaw() && !d.pflash()) && !d.readOnly();
             boolean fleeced = !d.readOnly() && !d.qdev().isEmpty();
             Decision level = level(vm, d, tracked, chain, bitmap, warnings);
             if (!tracked && o.level() != BackupLevel.FULL && o.level() != BackupLevel.COPY) {
@@ -92,7 +94,8 @@ public final class BackupPlanner {
         }
         if (d.isRaw() && !d.pflash() && !o.includeRaw()) {
             String w = vm + ": leaving out raw " + d.describe() + ": raw disks are backed up only with --include-raw"
-                    + " (full and copy only), or convert it to qcow2 / a qcow2 with a raw data_file";
+                    + " (their change tracking lasts only while the QEMU process runs), or convert it to qcow2 / a"
+                    + " qcow2 with a raw data_file";
             warnings.add(w);
             return "";
         }
@@ -110,9 +113,9 @@ public final class BackupPlanner {
         }
         if (!tracked) {
             if (asked == BackupLevel.INC && d.isRaw() && !d.pflash()) {
-                throw new BackupException(vm + ": " + d.describe() + " is raw: raw disks support full and copy backups"
-                        + " only; run --level full, copy or auto, leave it out with --exclude " + d.name()
-                        + ", or convert it to qcow2");
+                throw new BackupException(vm + ": " + d.describe() + " has no change tracking (" + (d.readOnly()
+                        ? "read-only" : "a raw pflash") + "): run --level full, copy or auto, or leave it out with"
+                        + " --exclude " + d.name());
             }
             return new Decision(BackupLevel.FULL, asked == BackupLevel.FULL ? "--level full"
                     : d.describe() + " has no change tracking (" + (d.readOnly() ? "read-only" : d.format())
@@ -144,6 +147,10 @@ public final class BackupPlanner {
             return "there is no chain in " + chain.path() + " yet (no uuid file)";
         }
         Optional<Bitmap> bm = d.bitmap(bitmapName);
+        if (bm.isEmpty() && d.isRaw()) {
+            return "its change-tracking bitmap " + bitmapName + " is missing: a raw disk's tracking lives only while"
+                    + " its QEMU process runs (QEMU was restarted since the last backup, or the chain is new)";
+        }
         if (bm.isEmpty()) {
             return "its change-tracking bitmap " + bitmapName + " is missing (VM restarted with a non-persistent"
                     + " bitmap, bitmaps removed, or a different chain)";

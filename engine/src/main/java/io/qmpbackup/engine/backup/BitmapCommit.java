@@ -45,7 +45,8 @@ final class BitmapCommit {
                 if (existing.isPresent()) {
                     removeInconsistent(node, chainBitmap);
                 }
-                t.addBitmap(node, chainBitmap, true);
+                // a raw image cannot store a bitmap: a raw disk's tracking lives as long as this QEMU process
+                t.addBitmap(node, chainBitmap, !p.disk().isRaw());
             }
             t.mergeBitmap(node, chainBitmap, node, next).removeBitmap(node, next);
         }

@@ -184,7 +184,9 @@ public final class FleecingBackup {
         List<UndoStack.Entry> nextBitmaps = new ArrayList<>();
         run.addNextBitmaps(plan, undo, nextBitmaps);
         cancel.check(vm);
-        boolean quiesced = run.snapshotPoint(plan, state);
+        TpmState.Run tpm = o.tpmState() == null ? null
+                : new TpmState.Run(o.tpmState(), chain.path(), token, started.getEpochSecond(), undo);
+        boolean quiesced = run.snapshotPoint(plan, state, tpm == null ? null : tpm::take);
         long jobsStart = System.nanoTime();
         run.startJobs(plan, cancel);
         long[] copied = new JobProgress(graph, log, vm, o.cbwTimeout()).await(plan, token, cancel);
@@ -200,6 +202,9 @@ public final class FleecingBackup {
         List<ChainRecorder.Written> written = recorder.finish(files, copied, run.direct(), undo);
         log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
         recorder.record(written, plan, quiesced, started);
+        if (tpm != null) {
+            log.info(vm + ": TPM state of the snapshot point kept in " + tpm.keep());
+        }
         describeVm(chain, plan);
         new BitmapCommit(graph, vm, this::warn, log).commit(plan, token, nextBitmaps);
         log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"

@@ -71,9 +71,10 @@ final class RunGraph {
             int i = f.plan().index();
             String targetFile = handOverIfAsked(f.partial(), target(token, i), i);
             String node = target(token, i);
-            boolean qcow2 = f.disk().format().equals("qcow2");
+            String format = f.targetFormat();
+            boolean qcow2 = format.equals("qcow2");
             try {
-                graph.addImage(node, f.disk().format(), targetFile, direct, o.targetIo().aioFor(direct), qcow2);
+                graph.addImage(node, format, targetFile, direct, o.targetIo().aioFor(direct), qcow2);
             } catch (QmpCommandException e) {
                 if (!direct) {
                     throw e;
@@ -82,7 +83,7 @@ final class RunGraph {
                 log.info(vm + ": target " + f.partial() + " cannot be opened with O_DIRECT (" + e.description()
                         + "); writing through the page cache");
                 direct = false;
-                graph.addImage(node, f.disk().format(), targetFile, false, o.targetIo().aioFor(false), qcow2);
+                graph.addImage(node, format, targetFile, false, o.targetIo().aioFor(false), qcow2);
             }
             objects.add(RunObjects.Kind.TARGET, i, node, null);
             if (f.plan().fleeced()) {
@@ -129,8 +130,17 @@ final class RunGraph {
         }
     }
 
-    /** Freezes (optionally), inserts every filter, thaws. Returns whether the guest was frozen. */
-    boolean snapshotPoint(BackupPlan plan, String runState) throws QmpException {
+    /** What else belongs to the snapshot point: done while the VM is paused there. */
+    interface AtSnapshotPoint {
+        void run() throws BackupException;
+    }
+
+    /**
+     * Freezes (optionally), inserts every filter, runs {@code atPoint} (null: nothing; else the VM
+     * is paused for it), thaws. Returns whether the guest was frozen.
+     */
+    boolean snapshotPoint(BackupPlan plan, String runState, AtSnapshotPoint atPoint)
+            throws QmpException, BackupException {
         if (o.pause() && o.quiesce()) {
             log.info(vm + ": --pause: the VM is paused at the snapshot point instead of freezing its filesystems"
                     + " through the guest agent (as qmpbackup does)");
@@ -145,12 +155,15 @@ final class RunGraph {
         boolean paused = false;
         try {
             // --pause: asked for; several disks: one snapshot point for all, a crash-consistent state across them
-            if (runState.equals("running") && fleeced > 0 && (o.pause() || !frozen && fleeced > 1)) {
+            if (runState.equals("running") && (o.pause() || atPoint != null || !frozen && fleeced > 1)) {
                 log.info(vm + ": pausing the VM while the snapshot point is set on " + fleeced + " disk(s)");
                 graph.stop();
                 paused = true;
             }
             insertFilters(plan);
+            if (atPoint != null) {
+                atPoint.run();
+            }
         } finally {
             if (paused) {
                 resume();

@@ -60,7 +60,8 @@ final class TargetFiles {
             throw new BackupException(vm + ": backup file " + finalFile + " already exists; refusing to overwrite it");
         }
         String backing = p.level() == BackupLevel.INC ? previousFile(p, folder, manifest) : null;
-        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", p.disk().format()));
+        boolean rawInc = p.level() == BackupLevel.INC && p.disk().isRaw();
+        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", rawInc ? "qcow2" : p.disk().format()));
         if (p.disk().format().equals("qcow2")) {
             // no backing-file header, as qmpbackup writes INCs: its restore copies the files one by one
             // into another folder, where a header naming the previous file points at nothing yet (the

@@ -140,6 +140,10 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                 + " the backup's nodes are removed from the VM (default: 0)")
         int removeDelay;
 
+        @Option(names = "--tpm-state", description = "the VM's swtpm state folder (swtpm --tpmstate dir=): copied"
+                + " while the VM is paused at the snapshot point, kept in <chain>/tpm/<epoch>/")
+        Path tpmState;
+
         @Option(names = "--cbw-timeout", defaultValue = "45", description = "seconds a guest write may wait while"
                 + " its old data is saved for the backup; past that (or when the fleece image cannot be written)"
                 + " the snapshot breaks, the guest's writes go on and the backup fails; 0 = no limit (default: 45)")
@@ -163,7 +167,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                     .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
                     .passFds(passFds).cbwTimeout(cbwTimeout).targetIo(new TargetIo(blockdevDisableCache
                             ? TargetIo.Cache.BUFFERED : TargetIo.Cache.parse(targetCache), blockdevAio))
-                    .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).build();
+                    .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).tpmState(tpmState).build();
             top.log.progressEvery(progressInterval);
             Cancellation cancel = new Cancellation();
             SignalGuard.watch(cancel);

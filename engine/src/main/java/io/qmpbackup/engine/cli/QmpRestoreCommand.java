@@ -21,7 +21,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "qmprestore", mixinStandardHelpOptions = true, version = "qmprestore (QMPBackup Operator) 0.1.0",
         description = "Restore QEMU disk backups written by qmpbackup.",
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
-                QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class, QmpRestoreCommand.Vm.class})
+                QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class, QmpRestoreCommand.Vm.class,
+                QmpRestoreCommand.Tpm.class})
 public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
@@ -30,7 +31,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(new CommandLine(this),
-                "missing command: rebase, commit, merge, snapshotrebase, verify or vm");
+                "missing command: rebase, commit, merge, snapshotrebase, verify, vm or tpm");
     }
 
     abstract static class ChainCommand implements Callable<Integer> {
@@ -130,6 +131,29 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         public Integer call() throws Exception {
             List<String> lines = RestoreService.standard().vmSkeleton(dir);
             System.out.println(String.join(" \\\n  ", lines));
+            return 0;
+        }
+    }
+
+    @Command(name = "tpm", mixinStandardHelpOptions = true, description = "put the TPM state kept with the chain"
+            + " into a new swtpm state folder")
+    static final class Tpm implements Callable<Integer> {
+        @ParentCommand
+        QmpRestoreCommand top;
+
+        @Option(names = "--dir", required = true, description = "the chain folder (or a disk folder in it)")
+        Path dir;
+
+        @Option(names = "--to", required = true, description = "the swtpm state folder to write (empty or new)")
+        Path to;
+
+        @Option(names = "--until", description = "the state of this backup (INC-<epoch>...) or the newest before it")
+        String until;
+
+        @Override
+        public Integer call() throws Exception {
+            Path run = RestoreService.standard().restoreTpm(dir, until, to);
+            top.log.info("TPM state of " + run + " written to " + to);
             return 0;
         }
     }

@@ -246,7 +246,9 @@ public final class BackupChain {
                         + " missing from " + dir + "; put it back, or restore an earlier point with --until");
             }
             listed.add(e.file);
-            String format = "raw".equals(manifest.sourceFormat) ? "raw" : formatOf(p);
+            // a raw disk's FULL and COPY are raw (whatever their bytes look like), its INCs qcow2
+            String format = "raw".equals(manifest.sourceFormat) && !BackupLevel.INC.lower().equals(e.level) ? "raw"
+                    : formatOf(p);
             ordered.add(new ChainFile(p, e.level, e.epoch, format, e.sha256));
         }
         for (ChainFile f : stamped) {

@@ -73,7 +73,7 @@ public final class ChainRestore {
             ChainFile inc = point.get(i);
             String backing = BackupChain.backingOf(inc);
             if (backing == null || !backing.equals(point.get(i - 1).name())) {
-                steps.add(rebaseUnsafe(inc, point.get(i - 1).name()));
+                steps.add(rebaseUnsafe(inc, point.get(i - 1)));
                 rewritten.add(inc);
             }
         }
@@ -112,7 +112,7 @@ public final class ChainRestore {
         }
         List<ChainFile> removed = new ArrayList<>();
         for (ChainFile inc : point.subList(1, point.size())) {
-            steps.add(rebaseUnsafe(inc, full.name()));
+            steps.add(rebaseUnsafe(inc, full));
             List<String> commit = new ArrayList<>(List.of("commit", "-q", "-f", "qcow2"));
             if (rateLimit > 0) {
                 commit.addAll(List.of("-r", Long.toString(rateLimit)));
@@ -137,7 +137,7 @@ public final class ChainRestore {
         }
         List<ChainFile> rewritten = new ArrayList<>(List.of(full));
         if (next != null && next.isInc()) {
-            steps.add(rebaseUnsafe(next, full.name()));
+            steps.add(rebaseUnsafe(next, full));
             rewritten.add(next);
         }
         ChainFile nextInc = next != null && next.isInc() ? next : null;
@@ -294,8 +294,10 @@ public final class ChainRestore {
         return steps;
     }
 
-    private static Step rebaseUnsafe(ChainFile inc, String backingName) {
-        return qemuImg("rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", backingName, inc.path().toString());
+    /** The INC's header names {@code backing} (by name: it lies beside it), in its own format (a raw disk's FULL is raw). */
+    private static Step rebaseUnsafe(ChainFile inc, ChainFile backing) {
+        return qemuImg("rebase", "-u", "-f", "qcow2", "-F", backing.format(), "-b", backing.name(),
+                inc.path().toString());
     }
 
     private static Step qemuImg(String... args) {

@@ -6,6 +6,7 @@ import io.qmpbackup.engine.restore.BackupChain;
 import io.qmpbackup.engine.restore.ChainRestore;
 import io.qmpbackup.engine.restore.ChainVerifier;
 import io.qmpbackup.engine.restore.RestoreException;
+import io.qmpbackup.engine.restore.TpmRestore;
 import io.qmpbackup.engine.restore.VmSkeleton;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,6 +65,11 @@ public final class RestoreService {
                     ? " (and " + (r.problems().size() - 1) + " more file(s), listed above)" : ""));
         }
         return new VerifyOutcome(r.files(), r.checksummed());
+    }
+
+    /** Puts the TPM state kept with a chain into {@code to}; returns the run folder it came from. */
+    public Path restoreTpm(Path dir, String until, Path to) throws RestoreException {
+        return TpmRestore.restore(dir, until, to);
     }
 
     /** The QEMU command line skeleton of the VM a chain (or disk folder) was taken from. */

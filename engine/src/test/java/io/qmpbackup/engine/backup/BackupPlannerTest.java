@@ -140,7 +140,7 @@ class BackupPlannerTest {
     }
 
     @Test
-    void rawDisksNeedIncludeRawAndAreFullOnlyAndPflashIsAlwaysTaken() throws Exception {
+    void rawDisksNeedIncludeRawAndAreTrackedWhileQemuRunsAndPflashIsAlwaysTaken() throws Exception {
         List<Disk> disks = List.of(qcow2("vda", List.of()), raw("vdb"), pflash());
         BackupPlan p = plan(level(BackupLevel.AUTO).include(List.of("vda")), disks,
                 chain(Optional.empty(), false, Map.of()));
@@ -157,9 +157,11 @@ class BackupPlannerTest {
         BackupPlan withRaw = plan(level(BackupLevel.AUTO).includeRaw(true), disks,
                 chain(Optional.empty(), false, Map.of()));
         assertThat(withRaw.disks()).extracting(BackupPlan.DiskPlan::level).containsOnly(BackupLevel.FULL);
+        assertThat(withRaw.disks().get(1).tracked()).as("the raw disk").isTrue();
+        // its bitmap is gone with a QEMU restart: inc says so
         assertThatThrownBy(() -> plan(level(BackupLevel.INC).includeRaw(true).include(List.of("vdb")), disks,
                 chain(Optional.of(UUID), false, Map.of())))
-                .hasMessageContaining("is raw: raw disks support full and copy backups only");
+                .hasMessageContaining("a raw disk's tracking lives only while its QEMU process runs");
     }
 
     @Test

@@ -1,0 +1,99 @@
+package io.qmpbackup.engine.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpbackup.engine.qmp.Json;
+import io.qmpbackup.engine.qmp.QmpEvent;
+import io.qmpbackup.engine.repository.AtomicFiles;
+import io.qmpbackup.engine.testing.CliProcess;
+import io.qmpbackup.engine.testing.QemuTools;
+import io.qmpbackup.engine.testing.TestVm;
+import io.qmpbackup.engine.testing.TestVm.Attach;
+import io.qmpbackup.engine.testing.TestVm.DiskSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A TPM's state round trip with a real swtpm attached to a real QEMU (tpm-tis): the backup
+ * copies the swtpm state folder while the running VM is paused at the snapshot point, keeps it
+ * with the chain with checksums, records the TPM in vm.json, and qmprestore tpm puts it back
+ * byte for byte into a new folder (never over existing state).
+ */
+class TpmStateIT {
+    @TempDir
+    Path tmp;
+
+    private static void need(String tool) throws Exception {
+        QemuTools.Result r = QemuTools.exec("sh", "-c", "command -v " + tool);
+        assertThat(r.exit()).as(tool + " is missing: install swtpm and swtpm-tools (scripts/setup.sh does)").isZero();
+    }
+
+    private static CliProcess ok(CliProcess c) {
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        return c;
+    }
+
+    @Test
+    void theTpmStateIsKeptAtTheSnapshotPointAndRestoredExactly() throws Exception {
+        need("swtpm");
+        need("swtpm_setup");
+        Path state = Files.createDirectories(tmp.resolve("tpm-state"));
+        QemuTools.Result setup = QemuTools.exec("swtpm_setup", "--tpm2", "--tpmstate", state.toString(), "--createek",
+                "--overwrite");
+        assertThat(setup.exit()).as(setup.out()).isZero();
+        Path ctrl = tmp.resolve("swtpm.sock");
+        Process swtpm = new ProcessBuilder("swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state, "--ctrl",
+                "type=unixio,path=" + ctrl, "--flags", "startup-clear").redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("swtpm.log").toFile()).start();
+        try {
+            for (int i = 0; i < 100 && !Files.exists(ctrl); i++) {
+                Thread.sleep(50);
+            }
+            Path vmDir = Files.createDirectories(tmp.resolve("vm"));
+            DiskSpec os = new DiskSpec("vda", QemuTools.createQcow2(vmDir.resolve("os.qcow2"), "16M"), "qcow2",
+                    Attach.BLOCKDEV_VIRTIO, "os");
+            TestVm vm = new TestVm(vmDir, List.of(os), false, List.of("-chardev", "socket,id=chrtpm,path=" + ctrl,
+                    "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"));
+            vm.start();
+            Path target = tmp.resolve("backup");
+            String permall = AtomicFiles.sha256(state.resolve("tpm2-00.permall"), false);
+            try (vm) {
+                List<String> states = new CopyOnWriteArrayList<>();
+                try (AutoCloseable l = vm.control().onEvent((QmpEvent e) -> states.add(e.name()))) {
+                    ok(CliProcess.run(tmp, "--socket", vm.qmpSocket().toString(), "backup", "--level", "full",
+                            "--tpm-state", state.toString(), "--target", target.toString()));
+                }
+                assertThat(states).as("paused for the copy, running after").containsSubsequence("STOP", "RESUME");
+                assertThat(vm.control().execute("query-status").path("status").asText()).isEqualTo("running");
+            }
+            Path kept;
+            try (Stream<Path> s = Files.list(target.resolve("tpm"))) {
+                kept = s.filter(p -> p.getFileName().toString().matches("\\d+")).findFirst().orElseThrow();
+            }
+            assertThat(AtomicFiles.sha256(kept.resolve("tpm2-00.permall"), false)).isEqualTo(permall);
+            assertThat(QemuTools.exec("sh", "-c", "cd '" + kept + "' && sha256sum -c --quiet SHA256SUMS").exit())
+                    .isZero();
+            assertThat(kept.resolve(".lock")).doesNotExist();
+            JsonNode vmJson = Json.MAPPER.readTree(target.resolve("vm.json").toFile());
+            assertThat(vmJson.path("tpm").toString()).contains("tpm-tis").contains("emulator");
+
+            Path back = tmp.resolve("restored-tpm");
+            ok(CliProcess.runTool(tmp, "qmprestore", "tpm", "--dir", target.toString(), "--to", back.toString()));
+            assertThat(AtomicFiles.sha256(back.resolve("tpm2-00.permall"), false)).isEqualTo(permall);
+            CliProcess again = CliProcess.runTool(tmp, "qmprestore", "tpm", "--dir", target.toString(), "--to",
+                    state.toString());
+            assertThat(again.exitCode()).isEqualTo(1);
+            assertThat(again.stderr()).contains("never overwrites");
+        } finally {
+            swtpm.destroy();
+            swtpm.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
