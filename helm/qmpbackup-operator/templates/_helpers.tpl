@@ -35,3 +35,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "qmpbackup.storageLocations" -}}
 {{- range $i, $s := .Values.agent.storage }}{{ if $i }},{{ end }}{{ $s.name }}={{ include "qmpbackup.storage.path" $s }}{{- end -}}
 {{- end -}}
+
+{{/* agent.tpmStateDirs as qmpbackup.agent.tpm-state-dirs takes it */}}
+{{- define "qmpbackup.tpmStateDirs" -}}
+{{- $dirs := list -}}
+{{- range .Values.agent.tpmStateDirs }}{{ $dirs = append $dirs (include "qmpbackup.socketDir.entry" .) }}{{ end -}}
+{{ join "," $dirs }}
+{{- end -}}

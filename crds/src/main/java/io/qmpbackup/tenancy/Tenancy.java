@@ -45,8 +45,27 @@ public final class Tenancy {
      */
     public static Optional<Denial> socketDenial(Path socket, String given, String what, String namespace,
             List<SocketFolder> folders, Resolver resolve) {
+        return folderDenial(socket, given, what, namespace, folders, resolve, SOCKET_FOLDERS);
+    }
+
+    /** Which folders a kind of host path must lie in: the status reason outside them, and the settings naming them. */
+    public record Folders(String outsideReason, String setting, String chartValue) {
+    }
+
+    public static final Folders SOCKET_FOLDERS = new Folders(OUTSIDE_SOCKET_DIRS, "qmpbackup.agent.socket-dirs",
+            "agent.socketDirs");
+    public static final Folders TPM_FOLDERS = new Folders("TpmStateOutsideAllowedDirs",
+            "qmpbackup.agent.tpm-state-dirs", "agent.tpmStateDirs");
+
+    /**
+     * As {@link #socketDenial}, for any host path an admin assigns by folder ({@code kind}: socket
+     * folders, TPM state folders): the deepest folder holding {@code path} must belong to the namespace.
+     */
+    public static Optional<Denial> folderDenial(Path path, String given, String what, String namespace,
+            List<SocketFolder> folders, Resolver resolve, Folders kind) {
         SocketFolder owner = null;
         int depth = -1;
+        Path socket = path;
         for (SocketFolder f : folders) {
             Path dir;
             try {
@@ -60,14 +79,14 @@ public final class Tenancy {
             }
         }
         if (owner == null) {
-            return Optional.of(new Denial(OUTSIDE_SOCKET_DIRS, what + " " + given + " is not under the agent's socket"
-                    + " folders " + folders.stream().map(SocketFolder::path).toList() + " (qmpbackup.agent.socket-dirs):"
-                    + " move the socket there or add its folder to the agent's configuration"));
+            return Optional.of(new Denial(kind.outsideReason(), what + " " + given + " is not under the agent's folders"
+                    + " " + folders.stream().map(SocketFolder::path).toList() + " (" + kind.setting() + "): move it"
+                    + " there or add its folder to the agent's configuration (chart: " + kind.chartValue() + ")"));
         }
         if (!owner.namespace().equals(namespace)) {
             return Optional.of(new Denial(NOT_PERMITTED, "namespace " + namespace + " may not use " + what + " " + given
-                    + ": its socket folder belongs to another namespace; an admin can assign a folder to " + namespace
-                    + " with qmpbackup.agent.socket-dirs (<folder>=" + namespace + "; chart: agent.socketDirs:"
+                    + ": its folder belongs to another namespace; an admin can assign a folder to " + namespace
+                    + " with " + kind.setting() + " (<folder>=" + namespace + "; chart: " + kind.chartValue() + ":"
                     + " [{path: <folder>, namespace: " + namespace + "}])"));
         }
         return Optional.empty();

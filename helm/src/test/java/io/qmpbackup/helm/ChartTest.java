@@ -226,6 +226,22 @@ class ChartTest {
     }
 
     @Test
+    void tpmStateFoldersAreMountedReadOnlyAndGivenToTheAgent() {
+        assertThat(env(only(render(null), DaemonSet.class).getSpec().getTemplate().getSpec().getContainers().get(0)))
+                .as("none by default").doesNotContainKey("QMPBACKUP_AGENT_TPM_STATE_DIRS");
+        DaemonSet agent = only(render(Path.of("src/test/resources/tpm-values.yaml")), DaemonSet.class);
+        var pod = agent.getSpec().getTemplate().getSpec();
+        Container c = pod.getContainers().get(0);
+        assertThat(env(c).get("QMPBACKUP_AGENT_TPM_STATE_DIRS").getValue())
+                .isEqualTo("/var/lib/swtpm,/srv/tpm-team-a=team-a");
+        assertThat(c.getVolumeMounts()).filteredOn(m -> m.getName().startsWith("tpm-"))
+                .extracting(m -> m.getMountPath() + " " + m.getReadOnly())
+                .containsExactly("/var/lib/swtpm true", "/srv/tpm-team-a true");
+        Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
+        assertThat(volumes.get("tpm-1").getHostPath().getPath()).isEqualTo("/srv/tpm-team-a");
+    }
+
+    @Test
     void proxmoxStyleValues() {
         List<HasMetadata> objects = render(Path.of("src/test/resources/proxmox-values.yaml"));
         DaemonSet agent = only(objects, DaemonSet.class);

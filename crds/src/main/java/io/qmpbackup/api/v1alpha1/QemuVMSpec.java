@@ -20,4 +20,9 @@ public class QemuVMSpec {
     @JsonPropertyDescription("Absolute path of the VM's guest agent socket (discovery pairs <vm>.qga with <vm>.qmp).")
     @Pattern("^/.*")
     public String agentSocket;
+
+    @JsonPropertyDescription("Absolute path of the VM's swtpm state folder (swtpm --tpmstate dir=), set by an admin:"
+            + " backups naming this QemuVM keep the TPM state.")
+    @Pattern("^/.*")
+    public String tpmState;
 }

@@ -194,6 +194,7 @@ public final class SpecValidation {
         }
         absolute(vm.qmpSocket, "spec.vm.qmpSocket", out);
         absolute(vm.agentSocket, "spec.vm.agentSocket", out);
+        absolute(vm.tpmState, "spec.vm.tpmState", out);
     }
 
     private static void storage(StorageRef s, String at, List<SpecProblem> out) {

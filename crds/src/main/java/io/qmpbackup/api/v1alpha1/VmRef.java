@@ -24,4 +24,10 @@ public class VmRef {
     @JsonPropertyDescription("Absolute path of the VM's QEMU guest agent socket on that node (needed for quiesce).")
     @Pattern("^/.*")
     public String agentSocket;
+
+    @JsonPropertyDescription("Absolute path of the VM's swtpm state folder on that node (swtpm --tpmstate dir=): kept"
+            + " with each backup, copied while the VM is paused at the snapshot point. It must lie in a TPM state"
+            + " folder the admin assigned to the backup's namespace (chart: agent.tpmStateDirs).")
+    @Pattern("^/.*")
+    public String tpmState;
 }

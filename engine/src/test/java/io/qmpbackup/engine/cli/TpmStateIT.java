@@ -8,6 +8,7 @@ import io.qmpbackup.engine.qmp.QmpEvent;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.testing.CliProcess;
 import io.qmpbackup.engine.testing.QemuTools;
+import io.qmpbackup.engine.testing.Swtpm;
 import io.qmpbackup.engine.testing.TestVm;
 import io.qmpbackup.engine.testing.TestVm.Attach;
 import io.qmpbackup.engine.testing.TestVm.DiskSpec;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,11 +30,6 @@ class TpmStateIT {
     @TempDir
     Path tmp;
 
-    private static void need(String tool) throws Exception {
-        QemuTools.Result r = QemuTools.exec("sh", "-c", "command -v " + tool);
-        assertThat(r.exit()).as(tool + " is missing: install swtpm and swtpm-tools (scripts/setup.sh does)").isZero();
-    }
-
     private static CliProcess ok(CliProcess c) {
         assertThat(c.exitCode()).as(c.toString()).isZero();
         return c;
@@ -42,25 +37,12 @@ class TpmStateIT {
 
     @Test
     void theTpmStateIsKeptAtTheSnapshotPointAndRestoredExactly() throws Exception {
-        need("swtpm");
-        need("swtpm_setup");
-        Path state = Files.createDirectories(tmp.resolve("tpm-state"));
-        QemuTools.Result setup = QemuTools.exec("swtpm_setup", "--tpm2", "--tpmstate", state.toString(), "--createek",
-                "--overwrite");
-        assertThat(setup.exit()).as(setup.out()).isZero();
-        Path ctrl = tmp.resolve("swtpm.sock");
-        Process swtpm = new ProcessBuilder("swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state, "--ctrl",
-                "type=unixio,path=" + ctrl, "--flags", "startup-clear").redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("swtpm.log").toFile()).start();
-        try {
-            for (int i = 0; i < 100 && !Files.exists(ctrl); i++) {
-                Thread.sleep(50);
-            }
+        try (Swtpm swtpm = Swtpm.start(tmp.resolve("tpm-state"))) {
+            Path state = swtpm.stateDir();
             Path vmDir = Files.createDirectories(tmp.resolve("vm"));
             DiskSpec os = new DiskSpec("vda", QemuTools.createQcow2(vmDir.resolve("os.qcow2"), "16M"), "qcow2",
                     Attach.BLOCKDEV_VIRTIO, "os");
-            TestVm vm = new TestVm(vmDir, List.of(os), false, List.of("-chardev", "socket,id=chrtpm,path=" + ctrl,
-                    "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"));
+            TestVm vm = new TestVm(vmDir, List.of(os), false, swtpm.qemuArgs());
             vm.start();
             Path target = tmp.resolve("backup");
             String permall = AtomicFiles.sha256(state.resolve("tpm2-00.permall"), false);
@@ -91,9 +73,6 @@ class TpmStateIT {
                     state.toString());
             assertThat(again.exitCode()).isEqualTo(1);
             assertThat(again.stderr()).contains("never overwrites");
-        } finally {
-            swtpm.destroy();
-            swtpm.waitFor(10, TimeUnit.SECONDS);
         }
     }
 }

@@ -21,6 +21,18 @@ public interface AgentConfig {
      */
     List<String> socketDirs();
 
+    /**
+     * Host folders holding VMs' swtpm state folders, each {@code path} (the discovery namespace's)
+     * or {@code path=namespace}: a backup may keep the TPM state of a folder inside one of its
+     * namespace's. Empty: no TPM state is reachable.
+     */
+    java.util.Optional<List<String>> tpmStateDirs();
+
+    /** {@link #tpmStateDirs()} with the namespace each folder belongs to. */
+    default List<SocketFolder> tpmFolders() {
+        return SocketFolder.parse(tpmStateDirs().orElse(List.of()), discoveryNamespace());
+    }
+
     /** Storage locations, {@code name=path,name=path}. */
     String storageLocations();
 

@@ -6,6 +6,7 @@ import io.qmpbackup.engine.backup.BackupException;
 import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.backup.BackupLog;
 import io.qmpbackup.engine.backup.BackupOptions;
+import io.qmpbackup.tenancy.Tenancy;
 import io.qmpbackup.engine.backup.BackupResult;
 import io.qmpbackup.engine.backup.Cancellation;
 import io.qmpbackup.engine.qmp.QmpException;
@@ -70,6 +71,7 @@ final class BackupWork implements WorkRun {
             v.node = q.getSpec().node;
             v.qmpSocket = q.getSpec().qmpSocket;
             v.agentSocket = given.agentSocket != null ? given.agentSocket : q.getSpec().agentSocket;
+            v.tpmState = given.tpmState != null ? given.tpmState : q.getSpec().tpmState;
         }
         return v;
     }
@@ -79,7 +81,7 @@ final class BackupWork implements WorkRun {
      * socket folder of the backup's namespace (whether given as node + socket or through a
      * QemuVM), its target inside the namespace's storage area.
      */
-    private record Reach(Path socket, Path agentSocket, Path realArea, Path target) {
+    private record Reach(Path socket, Path agentSocket, Path tpmState, Path realArea, Path target) {
     }
 
     private Reach reach() throws Refusal {
@@ -96,7 +98,9 @@ final class BackupWork implements WorkRun {
         }
         StorageArea area = StorageArea.of(config.storage(), config.nodeName(), spec.storage.location, ns);
         Path target = area.resolve(spec.storage.path, "storage.path");
-        return new Reach(socket, agentSocket, area.realRoot(), target);
+        Path tpmState = vm.tpmState == null ? null
+                : Paths.owned(vm.tpmState, "TPM state folder", ns, config.tpmFolders(), Tenancy.TPM_FOLDERS);
+        return new Reach(socket, agentSocket, tpmState, area.realRoot(), target);
     }
 
     @Override
@@ -143,7 +147,7 @@ final class BackupWork implements WorkRun {
                 .speedLimit(spec.speedLimit == null ? 0 : spec.speedLimit)
                 .cbwTimeout(spec.cbwTimeout == null ? BackupOptions.DEFAULT_CBW_TIMEOUT : spec.cbwTimeout)
                 .quiesce(Boolean.TRUE.equals(spec.quiesce)).pause(Boolean.TRUE.equals(spec.pause))
-                .agentSocket(reach.agentSocket()).passFds(config.passFds()).build();
+                .agentSocket(reach.agentSocket()).tpmState(reach.tpmState()).passFds(config.passFds()).build();
     }
 
     /** The engine's log: lines to the agent's log with the CR's name, warnings kept for the status. */

@@ -78,13 +78,20 @@ final class Paths {
      * Nothing is connected to before this answers.
      */
     static Path socket(String socket, String what, String namespace, List<SocketFolder> folders) throws Refusal {
+        return owned(socket, what, namespace, folders, Tenancy.SOCKET_FOLDERS);
+    }
+
+    /** Any host path assigned by folder ({@code kind}): its real path when its folder is the namespace's. */
+    static Path owned(String given, String what, String namespace, List<SocketFolder> folders, Tenancy.Folders kind)
+            throws Refusal {
         Path real;
         try {
-            real = real(Path.of(socket));
+            real = real(Path.of(given));
         } catch (IOException | RuntimeException e) {
-            throw new Refusal(Tenancy.OUTSIDE_SOCKET_DIRS, what + " " + socket + " cannot be resolved: " + e, e);
+            throw new Refusal(kind.outsideReason(), what + " " + given + " cannot be resolved: " + e, e);
         }
-        Optional<Tenancy.Denial> denial = Tenancy.socketDenial(real, socket, what, namespace, folders, Paths::real);
+        Optional<Tenancy.Denial> denial = Tenancy.folderDenial(real, given, what, namespace, folders, Paths::real,
+                kind);
         if (denial.isPresent()) {
             throw Refusal.of(denial.get());
         }

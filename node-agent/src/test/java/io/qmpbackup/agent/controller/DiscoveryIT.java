@@ -55,6 +55,7 @@ class DiscoveryIT {
         return new AgentConfig() {
             @Override public String nodeName() { return "node-a"; }
             @Override public List<String> socketDirs() { return socketDirs; }
+            @Override public java.util.Optional<List<String>> tpmStateDirs() { return java.util.Optional.empty(); }
             @Override public String storageLocations() { return "default=" + tmp; }
             @Override public int maxConcurrent() { return 1; }
             @Override public Duration progressInterval() { return Duration.ofSeconds(2); }

@@ -189,6 +189,11 @@ class NodeAgentTest {
             }
 
             @Override
+            public java.util.Optional<List<String>> tpmStateDirs() {
+                return java.util.Optional.empty();
+            }
+
+            @Override
             public String storageLocations() {
                 return "default=" + storage;
             }
