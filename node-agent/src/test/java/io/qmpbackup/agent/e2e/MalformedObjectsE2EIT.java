@@ -3,18 +3,13 @@ package io.qmpbackup.agent.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.qmpbackup.api.testing.MalformedObjects;
 import io.qmpbackup.api.testing.MalformedObjects.Malformed;
 import io.qmpbackup.api.v1alpha1.BackupLevel;
 import io.qmpbackup.api.v1alpha1.Phase;
-import io.qmpbackup.api.v1alpha1.StorageRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
-import io.qmpbackup.api.v1alpha1.VMBackupSpec;
-import io.qmpbackup.api.v1alpha1.VMBackupStatus;
-import io.qmpbackup.api.v1alpha1.VmRef;
 import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.TestVm;
 import io.qmpbackup.engine.testing.TestVm.Attach;
@@ -186,22 +181,6 @@ class MalformedObjectsE2EIT {
     }
 
     private VMBackup backup(String name, BackupLevel level) {
-        VMBackup b = new VMBackup();
-        b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
-        VMBackupSpec spec = new VMBackupSpec();
-        spec.vm = new VmRef();
-        spec.vm.node = "node-a";
-        spec.vm.qmpSocket = vm.qmpSocket().toString();
-        spec.level = level;
-        spec.storage = new StorageRef();
-        spec.storage.location = "default";
-        spec.storage.path = "web1";
-        b.setSpec(spec);
-        client.resource(b).create();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            VMBackupStatus s = client.resources(VMBackup.class).inNamespace(NS).withName(name).get().getStatus();
-            return s != null && s.phase != null && s.phase.terminal();
-        });
-        return client.resources(VMBackup.class).inNamespace(NS).withName(name).get();
+        return Runs.run(client, Runs.bySocket(NS, name, vm.qmpSocket(), level, "web1"));
     }
 }

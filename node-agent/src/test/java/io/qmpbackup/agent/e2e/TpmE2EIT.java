@@ -1,17 +1,12 @@
 package io.qmpbackup.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.qmpbackup.api.v1alpha1.BackupLevel;
 import io.qmpbackup.api.v1alpha1.Phase;
-import io.qmpbackup.api.v1alpha1.StorageRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
-import io.qmpbackup.api.v1alpha1.VMBackupSpec;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
-import io.qmpbackup.api.v1alpha1.VmRef;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.Swtpm;
@@ -20,7 +15,6 @@ import io.qmpbackup.engine.testing.TestVm.Attach;
 import io.qmpbackup.engine.testing.TestVm.DiskSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -85,23 +79,8 @@ class TpmE2EIT {
     }
 
     private static VMBackup backup(KubernetesClient client, String name, TestVm vm, Path tpmState) {
-        VMBackup b = new VMBackup();
-        b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
-        VMBackupSpec spec = new VMBackupSpec();
-        spec.vm = new VmRef();
-        spec.vm.node = "node-a";
-        spec.vm.qmpSocket = vm.qmpSocket().toString();
-        spec.vm.tpmState = tpmState.toString();
-        spec.level = BackupLevel.FULL;
-        spec.storage = new StorageRef();
-        spec.storage.location = "default";
-        spec.storage.path = "web1";
-        b.setSpec(spec);
-        client.resource(b).create();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            VMBackupStatus s = client.resources(VMBackup.class).inNamespace(NS).withName(name).get().getStatus();
-            return s != null && s.phase != null && s.phase.terminal();
-        });
-        return client.resources(VMBackup.class).inNamespace(NS).withName(name).get();
+        VMBackup b = Runs.bySocket(NS, name, vm.qmpSocket(), BackupLevel.FULL, "web1");
+        b.getSpec().vm.tpmState = tpmState.toString();
+        return Runs.run(client, b);
     }
 }
