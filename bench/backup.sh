@@ -99,6 +99,20 @@ t0=$(now)
 "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level copy --target "$work/cold" > "$work/cold.log"
 t_cold=$(elapsed "$t0" "$(now)")
 
+# qmpbackup 0.67 itself, side by side (never part of this repository: QMPBACKUP_067 names a checkout
+# of it, QEMU_QMP_PYTHONPATH the folder holding QEMU's python/qemu; see ../shared/QMPBACKUP-REFERENCE.md)
+t_theirs=""
+if [ -n "${QMPBACKUP_067:-}" ] && [ -x "${QMPBACKUP_067}/qmpbackup" ]; then
+  sync
+  t0=$(now)
+  PYTHONPATH="${QEMU_QMP_PYTHONPATH:-}" /usr/bin/python3 "$QMPBACKUP_067/qmpbackup" --socket "$work/qmp.sock" \
+    backup --level full --target "$work/theirs" > "$work/theirs.log" 2>&1
+  sync -f "$work/theirs"
+  t_theirs=$(elapsed "$t0" "$(now)")
+  "$top/bin/qmpbackup" --socket "$work/qmp.sock" cleanup --remove-bitmap --uuid "$(cat "$work/theirs/uuid")" \
+    > /dev/null 2>&1 || true
+fi
+
 # guest cost: a fixed batch of 64 x 1 MiB guest writes through the device (over data the backup
 # has not read yet, so each one waits for copy-before-write), idle and during a full copy
 guest_batch() {
@@ -137,7 +151,9 @@ printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup inc (256 MiB changed)" "$t_in
 printf '%-34s %8.2f   (%s)\n' "qmpbackup full-cold (cache dropped)" "$t_cold" "$(split "$work/cold.log")"
 printf '%-34s %8.2f   (best of 3; same -W -m 16 -T none -t none as merge)\n' "qemu-img convert FULL alone" "$t_convert"
 printf '%-34s %8.2f   (best of 3; FULL + %s INC, whole process)\n' "qmprestore merge" "$t_merge" "$(ls "$work"/backup/disk.qcow2/INC-* | wc -l)"
+[ -n "$t_theirs" ] && printf '%-34s %8.2f   (its own full of the same VM, until synced)\n' "qmpbackup 0.67 full" "$t_theirs"
 printf '\nratio full/dd  = %s  (goal <= 1.25)\n' "$(ratio "$t_full" "$t_dd")"
+[ -n "$t_theirs" ] && printf 'ratio full/qmpbackup-0.67 = %s  (goal <= 0.9)\n' "$(ratio "$t_full" "$t_theirs")"
 printf 'ratio inc/full = %s  (goal <= 0.15)\n' "$(ratio "$t_inc" "$t_full")"
 printf 'ratio merge/convert = %s  (goal <= 1.10)\n' "$(ratio "$t_merge" "$t_convert")"
 printf 'ratio full-cold/dd = %s  (information: source and target share one device)\n' "$(ratio "$t_cold" "$t_dd")"
