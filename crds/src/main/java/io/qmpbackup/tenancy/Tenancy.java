@@ -65,7 +65,6 @@ public final class Tenancy {
             List<SocketFolder> folders, Resolver resolve, Folders kind) {
         SocketFolder owner = null;
         int depth = -1;
-        Path socket = path;
         for (SocketFolder f : folders) {
             Path dir;
             try {
@@ -73,7 +72,7 @@ public final class Tenancy {
             } catch (IOException e) {
                 continue;
             }
-            if (socket.startsWith(dir) && !socket.equals(dir) && dir.getNameCount() > depth) {
+            if (path.startsWith(dir) && !path.equals(dir) && dir.getNameCount() > depth) {
                 owner = f;
                 depth = dir.getNameCount();
             }

@@ -36,5 +36,14 @@ public record BackupPlan(String vm, String chainId, String bitmap, List<DiskPlan
         public boolean advancesTracking() {
             return tracked && level != BackupLevel.COPY;
         }
+
+        /**
+         * The format the backup file is written in: the disk's, except a raw disk's INC, which is a
+         * qcow2 (a sparse raw file cannot tell clusters the guest zeroed from clusters that did not
+         * change; qcow2 keeps the difference, so a restore over the FULL is exact).
+         */
+        public String targetFormat() {
+            return level == BackupLevel.INC && disk.isRaw() ? "qcow2" : disk.format();
+        }
     }
 }

@@ -20,13 +20,9 @@ import java.nio.file.Path;
 public record DiskFiles(BackupPlan.DiskPlan plan, String basename, Path folder, Path partial, Path finalFile,
         Path fleeceFile, String backingFile, long epoch, ChainManifest manifest, boolean replaces) {
 
-    /**
-     * The format the backup file is written in: the disk's, except a raw disk's INC, which is a
-     * qcow2 (a sparse raw file cannot tell clusters the guest zeroed from clusters that did not
-     * change; qcow2 keeps the difference, so a restore over the FULL is exact).
-     */
+    /** The format the backup file is written in ({@link BackupPlan.DiskPlan#targetFormat}). */
     public String targetFormat() {
-        return plan.level() == BackupLevel.INC && disk().isRaw() ? "qcow2" : disk().format();
+        return plan.targetFormat();
     }
 
     public Disk disk() {

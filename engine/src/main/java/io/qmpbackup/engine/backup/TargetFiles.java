@@ -1,6 +1,7 @@
 package io.qmpbackup.engine.backup;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import io.qmpbackup.engine.qmp.Json;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainDirectory;
@@ -50,6 +51,7 @@ final class TargetFiles {
         removeStalePartials(basename);
         var manifest = chain.manifest(basename).orElse(null);
         saveConfig(p.disk(), basename);
+        JsonNode source = sourceInfo(basename);
         long epoch = chain.nextEpoch(basename, now);
         boolean plainName = o.noTimestamp() && p.level() != BackupLevel.INC;
         String name = plainName ? basename : p.level().prefix() + "-" + epoch + "-" + basename;
@@ -60,13 +62,12 @@ final class TargetFiles {
             throw new BackupException(vm + ": backup file " + finalFile + " already exists; refusing to overwrite it");
         }
         String backing = p.level() == BackupLevel.INC ? previousFile(p, folder, manifest) : null;
-        boolean rawInc = p.level() == BackupLevel.INC && p.disk().isRaw();
-        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", rawInc ? "qcow2" : p.disk().format()));
+        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", p.targetFormat()));
         if (p.disk().format().equals("qcow2")) {
             // no backing-file header, as qmpbackup writes INCs: its restore copies the files one by one
             // into another folder, where a header naming the previous file points at nothing yet (the
             // chain's order is in the manifest and the file names; our restore passes the backing itself)
-            args.addAll(qcow2Options(p, basename));
+            args.addAll(qcow2Options(p, source));
         }
         args.add(partial.toString());
         args.add(Long.toString(p.disk().virtualSize()));
@@ -77,7 +78,7 @@ final class TargetFiles {
             Path f = fleeceDir.resolve(".qmpbackup-" + token + "-" + p.index() + ".fleece.qcow2");
             undo.push("delete fleece file " + f, () -> Files.deleteIfExists(f));
             List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
-            create.addAll(fleeceOptions(basename));
+            create.addAll(fleeceOptions(source));
             create.add(f.toString());
             create.add(Long.toString(p.disk().virtualSize()));
             QemuImg.run(create.toArray(String[]::new));
@@ -121,49 +122,43 @@ final class TargetFiles {
         }
     }
 
-    private List<String> qcow2Options(BackupPlan.DiskPlan p, String basename) throws BackupException {
-        List<String> opts = new ArrayList<>();
+    /** The source's qemu-img info as saved in its .config (empty when there is none or it cannot be read). */
+    private JsonNode sourceInfo(String basename) {
         Path config = chain.configFile(basename);
         try {
-            if (!Files.exists(config)) {
-                return opts;
-            }
-            JsonNode info = Json.MAPPER.readTree(config.toFile());
-            if (info.has("cluster-size")) {
-                opts.addAll(List.of("-o", "cluster_size=" + info.get("cluster-size").asLong()));
-            }
-            String compat = info.path("format-specific").path("data").path("compat").asText("");
-            if (p.advancesTracking() && compat.equals("0.10")) {
-                throw new BackupException(vm + ": " + p.disk().describe() + " is a qcow2 version 2 image"
-                        + " (compat=0.10), which cannot store change-tracking bitmaps; upgrade it with"
-                        + " `qemu-img amend -o compat=1.1` while the VM is off, or use --level copy");
-            }
+            return Files.exists(config) ? Json.MAPPER.readTree(config.toFile()) : MissingNode.getInstance();
         } catch (IOException e) {
             warn.accept(vm + ": cannot read " + config + ": " + e.getMessage());
+            return MissingNode.getInstance();
         }
-        return opts;
+    }
+
+    private static String compat(JsonNode info) {
+        return info.path("format-specific").path("data").path("compat").asText("");
+    }
+
+    private static List<String> clusterSize(JsonNode info) {
+        return info.has("cluster-size") ? List.of("-o", "cluster_size=" + info.get("cluster-size").asLong())
+                : List.of();
+    }
+
+    private List<String> qcow2Options(BackupPlan.DiskPlan p, JsonNode info) throws BackupException {
+        if (p.advancesTracking() && compat(info).equals("0.10")) {
+            throw new BackupException(vm + ": " + p.disk().describe() + " is a qcow2 version 2 image"
+                    + " (compat=0.10), which cannot store change-tracking bitmaps; upgrade it with"
+                    + " `qemu-img amend -o compat=1.1` while the VM is off, or use --level copy");
+        }
+        return clusterSize(info);
     }
 
     /**
      * The fleece image as the source is made (qmpbackup 0.65): its cluster size, so copy-before-write
      * saves a guest write's old data in units of the source's clusters, and its compat level.
      */
-    private List<String> fleeceOptions(String basename) {
-        List<String> opts = new ArrayList<>();
-        try {
-            Path config = chain.configFile(basename);
-            if (Files.exists(config)) {
-                JsonNode info = Json.MAPPER.readTree(config.toFile());
-                if (info.has("cluster-size")) {
-                    opts.addAll(List.of("-o", "cluster_size=" + info.get("cluster-size").asLong()));
-                }
-                String compat = info.path("format-specific").path("data").path("compat").asText("");
-                if (!compat.isEmpty()) {
-                    opts.addAll(List.of("-o", "compat=" + compat));
-                }
-            }
-        } catch (IOException e) {
-            warn.accept(vm + ": cannot read the source's options for its fleece image: " + e.getMessage());
+    private static List<String> fleeceOptions(JsonNode info) {
+        List<String> opts = new ArrayList<>(clusterSize(info));
+        if (!compat(info).isEmpty()) {
+            opts.addAll(List.of("-o", "compat=" + compat(info)));
         }
         return opts;
     }

@@ -1,13 +1,15 @@
 package io.qmpbackup.engine.backup;
 
 import io.qmpbackup.engine.repository.AtomicFiles;
+import io.qmpbackup.engine.repository.ChecksumRecord;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -53,14 +55,13 @@ public final class TpmState {
     /** Copies the state into {@code into} (a new folder), with its checksums; durable when it returns. */
     static void copy(Path stateDir, Path into) throws IOException {
         Files.createDirectories(into);
-        StringBuilder sums = new StringBuilder();
+        Map<String, String> sums = new LinkedHashMap<>();
         for (Path f : files(stateDir)) {
-            byte[] bytes = Files.readAllBytes(f);
-            AtomicFiles.write(into.resolve(f.getFileName()), bytes);
-            sums.append(AtomicFiles.sha256(into.resolve(f.getFileName()), false)).append("  ")
-                    .append(f.getFileName()).append('\n');
+            Path copy = into.resolve(f.getFileName());
+            AtomicFiles.write(copy, Files.readAllBytes(f));
+            sums.put(f.getFileName().toString(), AtomicFiles.sha256(copy, false));
         }
-        AtomicFiles.write(into.resolve(SUMS), sums.toString().getBytes(StandardCharsets.UTF_8));
+        ChecksumRecord.writeSums(into.resolve(SUMS), sums);
     }
 
     /** One run's copy: taken at the snapshot point into a partial folder, kept under tpm/ on success. */

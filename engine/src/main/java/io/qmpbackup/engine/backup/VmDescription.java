@@ -84,8 +84,9 @@ public final class VmDescription {
 
     /** The description kept for a chain folder or a disk folder in it, if any. */
     public static Path find(Path dir) {
-        for (Path p : List.of(dir.resolve(FILE), dir.resolve(FLAT_FILE), dir.toAbsolutePath().getParent() == null
-                ? dir.resolve(FILE) : dir.toAbsolutePath().getParent().resolve(FILE))) {
+        Path parent = dir.toAbsolutePath().getParent();
+        for (Path p : parent == null ? List.of(dir.resolve(FILE), dir.resolve(FLAT_FILE))
+                : List.of(dir.resolve(FILE), dir.resolve(FLAT_FILE), parent.resolve(FILE))) {
             if (java.nio.file.Files.isRegularFile(p)) {
                 return p;
             }

@@ -35,14 +35,23 @@ public final class ChecksumRecord {
 
     /** Writes the record atomically: the checksum of each file that has one, in chain order. */
     static void write(Path folder, String image, Map<String, String> sha256ByFile) throws IOException {
-        StringBuilder b = new StringBuilder();
-        sha256ByFile.forEach((file, sum) -> b.append(sum).append("  ").append(file).append('\n'));
-        AtomicFiles.write(of(folder, image), b.toString().getBytes(StandardCharsets.UTF_8));
+        writeSums(of(folder, image), sha256ByFile);
     }
 
     /** File name to SHA-256, as recorded; empty when the folder holds no record for {@code image}. */
     public static Map<String, String> read(Path folder, String image) throws IOException {
-        Path p = of(folder, image);
+        return readSums(of(folder, image));
+    }
+
+    /** Writes {@code file} atomically in sha256sum's format, {@code <hex>  <name>} per line, in the map's order. */
+    public static void writeSums(Path file, Map<String, String> sha256ByFile) throws IOException {
+        StringBuilder b = new StringBuilder();
+        sha256ByFile.forEach((name, sum) -> b.append(sum).append("  ").append(name).append('\n'));
+        AtomicFiles.write(file, b.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A file in sha256sum's format: name to SHA-256, in its order; empty when there is no such file. */
+    public static Map<String, String> readSums(Path p) throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
         if (!Files.exists(p)) {
             return out;
@@ -52,7 +61,7 @@ public final class ChecksumRecord {
             if (line.length() > 66 && line.substring(0, 64).matches("[0-9a-f]{64}")) {
                 out.put(line.substring(66), line.substring(0, 64));
             } else if (!line.isBlank()) {
-                throw new IOException("integrity record " + p + " has a line that is not '<sha256>  <file>': "
+                throw new IOException("checksum file " + p + " has a line that is not '<sha256>  <file>': "
                         + line + " (restore it from a copy, or move it away and verify with --structure-only)");
             }
         }

@@ -2,12 +2,12 @@ package io.qmpbackup.engine.restore;
 
 import io.qmpbackup.engine.backup.TpmState;
 import io.qmpbackup.engine.repository.AtomicFiles;
+import io.qmpbackup.engine.repository.ChecksumRecord;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -24,7 +24,7 @@ public final class TpmRestore {
         Path tpm = folder(dir);
         Path run = pick(tpm, until);
         try {
-            List<String> lines = Files.readAllLines(run.resolve(TpmState.SUMS), StandardCharsets.UTF_8);
+            Map<String, String> sums = ChecksumRecord.readSums(run.resolve(TpmState.SUMS));
             if (Files.isDirectory(to)) {
                 try (Stream<Path> s = Files.list(to)) {
                     if (s.anyMatch(p -> p.getFileName().toString().endsWith(".permall"))) {
@@ -34,9 +34,9 @@ public final class TpmRestore {
                 }
             }
             Files.createDirectories(to);
-            for (String line : lines) {
-                String sum = line.substring(0, 64);
-                String name = line.substring(66);
+            for (Map.Entry<String, String> e : sums.entrySet()) {
+                String name = e.getKey();
+                String sum = e.getValue();
                 Path from = run.resolve(name);
                 String actual = AtomicFiles.sha256(from, false);
                 if (!actual.equals(sum)) {
