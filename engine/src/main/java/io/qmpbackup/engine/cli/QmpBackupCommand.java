@@ -32,7 +32,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
         description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
         subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class,
-            QmpBackupCommand.Prune.class})
+            QmpBackupCommand.Prune.class, LiveRestoreCommands.Stream.class})
 public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
 
     @Option(names = "--socket", description = "the VM's QMP socket: a path, or tcp:HOST:PORT (every command but"
@@ -49,7 +49,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(new CommandLine(this),
-                "missing command: backup, info, cleanup or prune");
+                "missing command: backup, info, cleanup, prune or stream");
     }
 
     /** The QMP socket every command but prune needs. */

@@ -22,7 +22,7 @@ import picocli.CommandLine.ScopeType;
         description = "Restore QEMU disk backups written by qmpbackup.",
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
                 QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class, QmpRestoreCommand.Vm.class,
-                QmpRestoreCommand.Tpm.class})
+                QmpRestoreCommand.Tpm.class, LiveRestoreCommands.Instant.class, LiveRestoreCommands.Export.class})
 public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
@@ -31,7 +31,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(new CommandLine(this),
-                "missing command: rebase, commit, merge, snapshotrebase, verify, vm or tpm");
+                "missing command: rebase, commit, merge, snapshotrebase, verify, vm, tpm, instant or export");
     }
 
     abstract static class ChainCommand implements Callable<Integer> {

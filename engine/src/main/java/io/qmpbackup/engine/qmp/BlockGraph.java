@@ -168,6 +168,24 @@ public final class BlockGraph {
 
     // ---------------------------------------------------------------- jobs
 
+    /**
+     * block-stream: copies everything the node's backing chain holds into the node, then drops its
+     * backing (in QEMU and in the image header). Kept after it concludes (auto-dismiss off) so its
+     * result can be read; {@code speed} bytes per second, 0 for unlimited.
+     */
+    public void stream(String jobId, String node, long speed) throws QmpException {
+        ObjectNode args = Json.obj("job-id", jobId, "device", node, "auto-dismiss", false);
+        if (speed > 0) {
+            args.put("speed", speed);
+        }
+        qmp.execute("block-stream", args);
+    }
+
+    /** Cancels a job without waiting (block-job-cancel keeps what a stream copied so far). */
+    public void cancel(String id) throws QmpException {
+        qmp.execute("job-cancel", Json.obj("id", id));
+    }
+
     public List<BlockJob> jobs() throws QmpException {
         List<BlockJob> jobs = new ArrayList<>();
         for (JsonNode j : qmp.execute("query-jobs")) {

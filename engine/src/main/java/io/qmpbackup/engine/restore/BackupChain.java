@@ -4,6 +4,7 @@ import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
 import io.qmpbackup.engine.repository.ChecksumRecord;
+import io.qmpbackup.engine.repository.Holds;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -72,6 +73,28 @@ public final class BackupChain {
 
     public List<String> warnings() {
         return warnings;
+    }
+
+    /**
+     * The chain folder holding the manifest beside this disk folder, where holds on its files are
+     * recorded; null for a folder with no manifest beside it (retention never prunes one).
+     */
+    public Path chainFolder() {
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        return manifestPath != null && parent != null && parent.equals(manifestPath.toAbsolutePath().getParent())
+                ? parent : null;
+    }
+
+    /** The holds in force on this disk's files (an instant-restore overlay, an export). */
+    public List<Holds.Hold> holds() throws RestoreException {
+        if (chainFolder() == null) {
+            return List.of();
+        }
+        try {
+            return Holds.inForce(chainFolder(), disk, false);
+        } catch (IOException e) {
+            throw new RestoreException(e.getMessage(), e);
+        }
     }
 
     public static BackupChain load(Path dir) throws RestoreException {
@@ -307,24 +330,8 @@ public final class BackupChain {
 
     /** The backing file name in a qcow2 header (offset 8: its offset, 16: its length), or null. */
     static String backingOf(ChainFile f) throws RestoreException {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f.path())) {
-            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(20);
-            ch.read(h, 0);
-            h.flip();
-            if (h.remaining() < 20 || h.getInt(0) != 0x514649fb) {
-                throw new IOException("no qcow2 header");
-            }
-            long offset = h.getLong(8);
-            int length = h.getInt(16);
-            if (offset == 0 || length == 0) {
-                return null;
-            }
-            if (length > 1023 || offset + length > ch.size()) {
-                throw new IOException("backing file name out of bounds");
-            }
-            java.nio.ByteBuffer name = java.nio.ByteBuffer.allocate(length);
-            ch.read(name, offset);
-            return new String(name.array(), 0, name.position(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            return io.qmpbackup.engine.repository.Qcow2Header.backingFile(f.path());
         } catch (IOException e) {
             throw new RestoreException(f.name() + " in " + f.path().getParent() + " cannot be read as a qcow2 image: "
                     + e.getMessage() + "; run verify", e);

@@ -3,13 +3,12 @@ package io.qmpbackup.engine.restore;
 import io.qmpbackup.engine.backup.BackupLevel;
 import io.qmpbackup.engine.backup.BackupLog;
 import io.qmpbackup.engine.backup.Cancellation;
-import io.qmpbackup.engine.qmp.Json;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainManifest;
 import io.qmpbackup.engine.repository.DirectIo;
+import io.qmpbackup.engine.repository.Holds;
 import io.qmpbackup.engine.repository.QemuImg;
 import io.qmpbackup.engine.repository.TargetLock;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,6 +66,7 @@ public final class ChainRestore {
                     + " link to rebase again");
         }
         List<ChainFile> point = chain.pointUpTo(until);
+        refuseHeld();
         List<Step> steps = new ArrayList<>(checks(point));
         List<ChainFile> rewritten = new ArrayList<>();
         for (int i = 1; i < point.size(); i++) {
@@ -97,6 +97,7 @@ public final class ChainRestore {
 
     private List<Step> planCommitInto(String until, long rateLimit, boolean snapshots) throws RestoreException {
         inPlace = true;
+        refuseHeld();
         List<ChainFile> point = chain.pointUpTo(until);
         if (point.size() < 2 || !point.get(0).is(BackupLevel.FULL)) {
             throw new RestoreException("no incremental backups to apply in " + chain.dir() + " up to "
@@ -199,18 +200,9 @@ public final class ChainRestore {
         return steps;
     }
 
-    /** The point as one qcow2 chain: the top file, with each file's backing set explicitly to the one before. */
+    /** The point as one qcow2 chain: see {@link ChainNodes}. */
     static String chainDescription(List<ChainFile> point) {
-        ObjectNode node = null;
-        for (ChainFile f : point) {
-            ObjectNode n = Json.obj("driver", f.format(), "file", Json.obj("driver", "file", "filename",
-                    f.path().toAbsolutePath().toString()));
-            if ("qcow2".equals(f.format())) {
-                n.set("backing", node == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : node);
-            }
-            node = n;
-        }
-        return node.toString();
+        return ChainNodes.of(point, false).toString();
     }
 
     // ---------------------------------------------------------------- running
@@ -280,6 +272,19 @@ public final class ChainRestore {
     }
 
     // ---------------------------------------------------------------- step builders
+
+    /** In place, the files an overlay or an export reads would change under it. */
+    private void refuseHeld() throws RestoreException {
+        for (Holds.Hold h : chain.holds()) {
+            for (ChainFile f : chain.files()) {
+                if (h.holds(chain.disk(), f.name())) {
+                    throw new RestoreException(f.name() + " in " + chain.dir() + " is held by " + h.describe()
+                            + ": an in-place restore would change what it reads; stream the overlay (qmpbackup"
+                            + " stream) or delete it, or end the export, or restore with merge, which changes nothing");
+                }
+            }
+        }
+    }
 
     private List<Step> checks(List<ChainFile> point) {
         List<Step> steps = new ArrayList<>();

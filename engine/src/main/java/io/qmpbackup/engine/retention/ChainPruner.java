@@ -113,14 +113,23 @@ public final class ChainPruner {
     }
 
     /** Which chains stay, and why; a chain of an unprunable disk stays whatever the policy says. */
-    private Plan decide(TargetChains chains, boolean dryRun) {
+    private Plan decide(TargetChains chains, boolean dryRun) throws IOException {
         Map<Chain, String> keep = policy.keep(chains.byDisk(), Chain::points, chains.trackedChains()::contains);
         List<String> keptLines = new ArrayList<>();
         int pruned = 0;
         Map<Path, Set<ChainManifest.Entry>> dropByManifest = new LinkedHashMap<>();
+        ChainHolds holds = new ChainHolds(!dryRun);
         for (List<Chain> diskChains : chains.byDisk().values()) {
             for (Chain c : diskChains) {
-                if (keep.containsKey(c) || chains.unprunable().contains(c.disk())) {
+                String held = holds.heldBy(c);
+                if (held != null && keep.containsKey(c)) {
+                    keptLines.add(c.describe(target) + ": kept (" + keep.get(c) + "; held by " + held + ")");
+                } else if (held != null) {
+                    log.info(c.describe(target) + ": kept although the policy would prune it: held by " + held
+                            + "; it goes once the overlay is streamed (qmpbackup stream) or deleted, or the export"
+                            + " ends");
+                    keptLines.add(c.describe(target) + ": kept (held by " + held + ")");
+                } else if (keep.containsKey(c) || chains.unprunable().contains(c.disk())) {
                     keptLines.add(c.describe(target) + ": kept (" + keep.getOrDefault(c, "disk not prunable") + ")");
                 } else {
                     pruned++;

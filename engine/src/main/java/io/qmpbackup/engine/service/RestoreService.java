@@ -5,12 +5,18 @@ import io.qmpbackup.engine.backup.Cancellation;
 import io.qmpbackup.engine.restore.BackupChain;
 import io.qmpbackup.engine.restore.ChainRestore;
 import io.qmpbackup.engine.restore.ChainVerifier;
+import io.qmpbackup.engine.restore.InstantOverlay;
+import io.qmpbackup.engine.restore.LiveStream;
+import io.qmpbackup.engine.restore.PointExport;
+import io.qmpbackup.engine.qmp.QmpClient;
+import io.qmpbackup.engine.qmp.QmpException;
 import io.qmpbackup.engine.restore.RestoreException;
 import io.qmpbackup.engine.restore.TpmRestore;
 import io.qmpbackup.engine.restore.VmSkeleton;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.ZoneId;
 import java.util.List;
 
@@ -65,6 +71,35 @@ public final class RestoreService {
                     ? " (and " + (r.problems().size() - 1) + " more file(s), listed above)" : ""));
         }
         return new VerifyOutcome(r.files(), r.checksummed());
+    }
+
+    /**
+     * Instant recovery: a new overlay on the point (O(1) whatever the disk's size), with a hold
+     * that keeps retention off its backing files until it is streamed or deleted.
+     */
+    public InstantOverlay.Result instant(Path dir, String filter, String until, Path overlay, boolean skipCheck,
+            BackupLog log) throws RestoreException {
+        return InstantOverlay.create(load(dir, filter, log), until, overlay, skipCheck, log);
+    }
+
+    /**
+     * A read-only NBD export of the point, up until {@link PointExport#close}. Call it from a thread
+     * that lives as long as the export (the server ends with that thread).
+     */
+    public PointExport export(Path dir, String filter, String until, PointExport.Listen listen, BackupLog log)
+            throws RestoreException {
+        return PointExport.start(load(dir, filter, log), until, listen, log);
+    }
+
+    /**
+     * Finishes a live restore: streams the disk's backing chain into the overlay the VM runs
+     * from, then releases the overlay's holds.
+     */
+    public LiveStream.Result stream(Path socket, Duration connectTimeout, String device, long speed, BackupLog log,
+            Cancellation cancel) throws RestoreException, QmpException {
+        try (QmpClient qmp = QmpClient.connect(socket, connectTimeout, false)) {
+            return new LiveStream(qmp, log).run(device, speed, cancel);
+        }
     }
 
     /** Puts the TPM state kept with a chain into {@code to}; returns the run folder it came from. */

@@ -107,4 +107,13 @@ public final class QemuTools {
         run("qemu-img", "convert", "-O", "qcow2", copies.get(copies.size() - 1).toString(), output.toString());
         return output;
     }
+
+    /** Removes a folder tree, ignoring what cannot be removed (a test's leftovers at JVM exit). */
+    public static void deleteQuietly(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort
+        }
+    }
 }
