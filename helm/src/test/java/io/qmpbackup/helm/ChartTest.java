@@ -258,7 +258,7 @@ class ChartTest {
                 .isEqualTo(env.get("QMPBACKUP_AGENT_SOCKET_DIRS").getValue());
         assertThat(op.get("QMPBACKUP_OPERATOR_STORAGE_LOCATIONS").getValue())
                 .isEqualTo(env.get("QMPBACKUP_AGENT_STORAGE_LOCATIONS").getValue());
-        assertThat(pod.getNodeSelector()).containsEntry("qmpbackup.io/hypervisor", "true");
+        assertThat(pod.getNodeSelector()).isEqualTo(Map.of("qmpbackup.io/hypervisor", "true"));
         assertThat(pod.getTolerations()).singleElement().satisfies(t ->
                 assertThat(t.getKey()).isEqualTo("node-role.kubernetes.io/control-plane"));
         Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
