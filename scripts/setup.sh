@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the engine and its tests need on Debian (QEMU, qemu-img, qemu-ga, e2fsprogs,
-# cpio, swtpm) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
+# Installs what the engine and its tests need on Debian (QEMU, qemu-img, qemu-storage-daemon, qemu-ga,
+# e2fsprogs, cpio, swtpm) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || need+=(qemu-utils)
+command -v qemu-img >/dev/null && command -v qemu-io >/dev/null && command -v qemu-nbd >/dev/null || need+=(qemu-utils)
+# qemu-storage-daemon serves restore-point exports (qmprestore export, VMRestore mode export)
+command -v qemu-storage-daemon >/dev/null || need+=(qemu-system-common)
+command -v setpriv >/dev/null || need+=(util-linux)
 [ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
 command -v mkfs.ext4 >/dev/null && command -v dumpe2fs >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)

@@ -251,4 +251,28 @@ class ChartValuesTest {
         // a parent chart's globals, given standalone too (helm install --set global.x=...)
         assertThat(render(tmp, "global: {imageRegistry: registry.example.com, storageClass: fast}")).isNotEmpty();
     }
+
+    @Test
+    void exportsListenInTheirHostFolderAndOnTcpOnlyWhenEnabled() {
+        PodSpec pod = agentPod(render(tmp, null));
+        Map<String, io.fabric8.kubernetes.api.model.EnvVar> env = ChartTest.env(pod.getContainers().get(0));
+        assertThat(env.get("QMPBACKUP_AGENT_EXPORT_DIR").getValue()).isEqualTo("/run/qmpbackup/exports");
+        assertThat(env.get("QMPBACKUP_AGENT_EXPORT_TCP").getValue()).isEqualTo("false");
+        assertThat(env).doesNotContainKey("QMPBACKUP_AGENT_EXPORT_ADDRESS");
+        Volume exports = pod.getVolumes().stream().filter(v -> v.getName().equals("exports")).findFirst()
+                .orElseThrow();
+        assertThat(exports.getHostPath().getPath()).isEqualTo("/run/qmpbackup/exports");
+        assertThat(exports.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+        assertThat(pod.getContainers().get(0).getVolumeMounts()).anyMatch(m -> m.getName().equals("exports")
+                && m.getMountPath().equals("/run/qmpbackup/exports"));
+
+        PodSpec tcp = agentPod(render(tmp, "agent: {exports: {dir: /srv/exports, tcp: {enabled: true}}}"));
+        Map<String, io.fabric8.kubernetes.api.model.EnvVar> tcpEnv = ChartTest.env(tcp.getContainers().get(0));
+        assertThat(tcpEnv.get("QMPBACKUP_AGENT_EXPORT_DIR").getValue()).isEqualTo("/srv/exports");
+        assertThat(tcpEnv.get("QMPBACKUP_AGENT_EXPORT_TCP").getValue()).isEqualTo("true");
+        assertThat(tcpEnv.get("QMPBACKUP_AGENT_EXPORT_ADDRESS").getValueFrom().getFieldRef().getFieldPath())
+                .isEqualTo("status.podIP");
+        assertThatThrownBy(() -> render(tmp, "agent: {exports: {dir: relative}}"))
+                .hasMessageContaining("dir");
+    }
 }

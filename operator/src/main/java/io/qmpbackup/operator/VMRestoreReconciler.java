@@ -41,7 +41,8 @@ public class VMRestoreReconciler implements Reconciler<VMRestore>, Cleaner<VMRes
 
     @Override
     public WorkDispatch.Target target(VMRestore r) {
-        if (r.getSpec().mode == RestoreMode.MERGE) {
+        // merge writes a new image, instant a new overlay: both inside the namespace's own storage area
+        if (r.getSpec().mode == RestoreMode.MERGE || r.getSpec().mode == RestoreMode.INSTANT) {
             var denied = grants.mergeTarget(r.getSpec().targetFile, r.getMetadata().getNamespace());
             if (denied.isPresent()) {
                 return WorkDispatch.Target.fail(denied.get().reason(), denied.get().message());

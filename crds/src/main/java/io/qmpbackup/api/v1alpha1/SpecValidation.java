@@ -133,15 +133,37 @@ public final class SpecValidation {
         if (spec.mode == null) {
             out.add(new SpecProblem("spec.mode", "missing or not one of "
                     + LenientSpecReading.allowed(RestoreMode.class)));
-        } else if (spec.mode == RestoreMode.MERGE && spec.targetFile == null) {
-            out.add(new SpecProblem("spec.targetFile", "mode merge needs targetFile"));
+        } else if ((spec.mode == RestoreMode.MERGE || spec.mode == RestoreMode.INSTANT) && spec.targetFile == null) {
+            out.add(new SpecProblem("spec.targetFile", "mode " + spec.mode.value() + " needs targetFile"));
         }
         absolute(spec.targetFile, "spec.targetFile", out);
+        export(spec, out);
         if (source != null && source.backup == null && spec.node == null) {
             out.add(new SpecProblem("spec.node", "a restore from a storage folder needs node (where the storage is"
                     + " mounted)"));
         }
         return out;
+    }
+
+    private static void export(VMRestoreSpec spec, List<SpecProblem> out) {
+        RestoreExport x = spec.export;
+        if (x == null) {
+            return;
+        }
+        if (spec.mode != null && spec.mode != RestoreMode.EXPORT) {
+            out.add(new SpecProblem("spec.export", "is for mode export only (mode is " + spec.mode.value() + ")"));
+        }
+        if (x.ttl != null && !x.ttl.matches(RestoreExport.TTL_PATTERN)) {
+            out.add(new SpecProblem("spec.export.ttl", "\"" + x.ttl + "\" is not a duration: write it like 90s, 30m,"
+                    + " 1h30m or 2d"));
+        }
+        absolute(x.socket, "spec.export.socket", out);
+        if (x.port != null && (x.port < 1 || x.port > 65535)) {
+            out.add(new SpecProblem("spec.export.port", "is " + x.port + ": give a TCP port from 1 to 65535"));
+        }
+        if (x.port != null && x.socket != null) {
+            out.add(new SpecProblem("spec.export", "give either socket or port, not both"));
+        }
     }
 
     /** The options a VMBackup shares with a schedule's template; {@code at} is where they are (spec). */

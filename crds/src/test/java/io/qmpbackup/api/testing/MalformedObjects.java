@@ -85,7 +85,7 @@ public final class MalformedObjects {
 
     public static final List<Malformed> RESTORES = List.of(
             restore("mode-explode", "{\"source\": {\"backup\": \"web1-full\"}, \"mode\": \"explode\"}",
-                    "spec.mode: \"explode\" is not one of merge, rebase, commit, snapshotrebase"),
+                    "spec.mode: \"explode\" is not one of merge, rebase, commit, snapshotrebase, instant, export"),
             restore("no-source", "{\"mode\": \"rebase\"}", "spec.source"),
             restore("merge-no-target", "{\"source\": {\"backup\": \"web1-full\"}, \"mode\": \"merge\"}",
                     "spec.targetFile"),

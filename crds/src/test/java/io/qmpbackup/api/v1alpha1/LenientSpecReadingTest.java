@@ -98,7 +98,8 @@ class LenientSpecReadingTest {
         assertThat(r.getSpec().mode).isNull();
         assertThat(r.getSpec().source.backup).isEqualTo("web1-full");
         assertThat(LenientSpecReading.unreadable(r)).extracting(SpecProblem::toString)
-                .containsExactly("spec.mode: \"explode\" is not one of merge, rebase, commit, snapshotrebase");
+                .containsExactly("spec.mode: \"explode\" is not one of merge, rebase, commit, snapshotrebase, instant,"
+                        + " export");
     }
 
     @Test

@@ -111,7 +111,8 @@ class SpecValidationTest {
     void restores() {
         assertThat(problems(restore(s -> { }))).isEmpty();
         assertThat(problems(restore(s -> s.mode = null)))
-                .containsExactly("spec.mode: missing or not one of merge, rebase, commit, snapshotrebase");
+                .containsExactly("spec.mode: missing or not one of merge, rebase, commit, snapshotrebase, instant,"
+                        + " export");
         assertThat(problems(restore(s -> s.mode = RestoreMode.MERGE)))
                 .containsExactly("spec.targetFile: mode merge needs targetFile");
         assertThat(problems(restore(s -> {
@@ -127,6 +128,28 @@ class SpecValidationTest {
             s.source.storage.path = "web1/../../x";
         }))).containsExactly("spec.source.storage.path: \"web1/../../x\": path must be relative and must not contain"
                 + " '..'", "spec.node: a restore from a storage folder needs node (where the storage is mounted)");
+    }
+
+    @Test
+    void instantAndExportRestores() {
+        assertThat(problems(restore(s -> s.mode = RestoreMode.INSTANT)))
+                .containsExactly("spec.targetFile: mode instant needs targetFile");
+        assertThat(problems(restore(s -> s.mode = RestoreMode.EXPORT))).isEmpty();
+        assertThat(problems(restore(s -> {
+            s.mode = RestoreMode.EXPORT;
+            s.export = new RestoreExport();
+            s.export.ttl = "soon";
+            s.export.socket = "x.sock";
+            s.export.port = 70000;
+        }))).containsExactly("spec.export.ttl: \"soon\" is not a duration: write it like 90s, 30m, 1h30m or 2d",
+                "spec.export.socket: \"x.sock\" is not an absolute path (it must start with /)",
+                "spec.export.port: is 70000: give a TCP port from 1 to 65535",
+                "spec.export: give either socket or port, not both");
+        assertThat(problems(restore(s -> {
+            s.mode = RestoreMode.MERGE;
+            s.targetFile = "/var/lib/qmpbackup/vms/out.qcow2";
+            s.export = new RestoreExport();
+        }))).containsExactly("spec.export: is for mode export only (mode is merge)");
     }
 
     @Test

@@ -69,6 +69,21 @@ public interface AgentConfig {
     @WithDefault("10m")
     Duration staleAfter();
 
+    /**
+     * Host folder of the UNIX sockets VMRestore exports listen on: {@code <folder>/<namespace>/},
+     * mounted at the same path, so a user on the node reaches them.
+     */
+    @WithDefault("/run/qmpbackup/exports")
+    String exportDir();
+
+    /** VMRestore exports may listen on a TCP port (export.port), on {@link #exportAddress()}. */
+    @WithDefault("false")
+    boolean exportTcp();
+
+    /** The address TCP exports listen on and their URI names (the pod's IP, from the downward API). */
+    @WithDefault("0.0.0.0")
+    String exportAddress();
+
     /** {@link #socketDirs()} with the namespace each folder belongs to. */
     default List<SocketFolder> socketFolders() {
         return SocketFolder.parse(socketDirs(), discoveryNamespace());

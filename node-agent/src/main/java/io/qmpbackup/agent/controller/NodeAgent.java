@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.QemuVM;
+import io.qmpbackup.api.v1alpha1.RestoreMode;
 import io.qmpbackup.api.v1alpha1.RunStatus;
 import io.qmpbackup.api.v1alpha1.RunTransitions;
 import io.qmpbackup.api.v1alpha1.SpecValidation;
@@ -219,7 +220,7 @@ public class NodeAgent {
         } else {
             claim = RestoreWork.exclusive((VMRestore) cached);
         }
-        String wait = slots.whyWait(claim);
+        String wait = slots.whyWait(claim, !isExport(cached));
         if (wait != null) {
             markQueued(cached, wait);
         } else {
@@ -270,15 +271,26 @@ public class NodeAgent {
         }
         WorkRun work = r instanceof VMBackup b ? new BackupWork(client, config, b, vm, clock)
                 : new RestoreWork(client, config, (VMRestore) r, clock);
-        slots.start(key, claim, work);
-        workers.submit(() -> {
+        boolean export = isExport(r);
+        slots.start(key, claim, work, !export);
+        Runnable run = () -> {
             try {
                 work.run();
             } finally {
                 slots.free(key);
                 requeueWaiting();
             }
-        });
+        };
+        if (export) {
+            // its own thread for its whole life: the NBD server it starts ends with the thread that started it
+            daemon("qmpbackup-export-" + r.getMetadata().getName()).newThread(run).start();
+        } else {
+            workers.submit(run);
+        }
+    }
+
+    private static boolean isExport(CustomResource<?, ?> r) {
+        return r instanceof VMRestore v && v.getSpec() != null && v.getSpec().mode == RestoreMode.EXPORT;
     }
 
     /**
@@ -356,8 +368,11 @@ public class NodeAgent {
         }
         for (VMRestore r : restores.getStore().list()) {
             if (r.getStatus() != null && r.getStatus().phase == Phase.RUNNING && !instance.equals(r.getStatus().agent)) {
-                fail(copy(r), "AgentRestarted", "the node agent restarted while this restore ran; run it again (a"
-                        + " merge output was left as .partial at most)");
+                fail(copy(r), "AgentRestarted", isExport(r)
+                        ? "the node agent restarted, and the export ended with it (its NBD server stops with the agent"
+                                + " that started it); create the VMRestore again to serve the point again"
+                        : "the node agent restarted while this restore ran; run it again (a merge or instant output"
+                                + " was left as .partial at most)");
             }
         }
     }

@@ -2,6 +2,7 @@ package io.qmpbackup.agent.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.restore.InstantOverlay;
 import io.qmpbackup.engine.restore.RestoreException;
 import io.qmpbackup.engine.service.RestoreOutcome;
 import io.qmpbackup.engine.service.RestoreRequest;
@@ -29,11 +30,13 @@ final class RestoreWork implements WorkRun {
     private final VMRestore resource;
     private final StatusWriter<VMRestore, VMRestoreStatus> status;
     private final Cancellation cancel = new Cancellation();
+    private final Clock clock;
 
     RestoreWork(KubernetesClient client, AgentConfig config, VMRestore resource, Clock clock) {
         this.client = client;
         this.config = config;
         this.resource = resource;
+        this.clock = clock;
         this.status = new StatusWriter<>(client, VMRestore.class, resource, config.progressInterval(), clock);
     }
 
@@ -45,8 +48,17 @@ final class RestoreWork implements WorkRun {
         VMRestoreSpec spec = resource.getSpec();
         try {
             Path dir = folder(spec);
-            Path target = spec.mode == RestoreMode.MERGE ? StorageArea.mergeTarget(config.storage(), config.nodeName(),
+            if (spec.mode == RestoreMode.EXPORT) {
+                new ExportWork(config, resource, status, cancel, clock).serve(dir);
+                return;
+            }
+            boolean newFile = spec.mode == RestoreMode.MERGE || spec.mode == RestoreMode.INSTANT;
+            Path target = newFile ? StorageArea.mergeTarget(config.storage(), config.nodeName(),
                     resource.getMetadata().getNamespace(), spec.targetFile) : null;
+            if (spec.mode == RestoreMode.INSTANT) {
+                instant(dir, target);
+                return;
+            }
             RestoreRequest request = new RestoreRequest(MODES.get(spec.mode), dir, spec.until, target, false, 0);
             RestoreOutcome out = RestoreService.standard().restore(request, status.log(), cancel);
             status.finish(Phase.SUCCEEDED, "Succeeded", spec.mode.value() + " of " + dir + " done: " + out.output()
@@ -66,6 +78,20 @@ final class RestoreWork implements WorkRun {
         } catch (RuntimeException e) {
             status.finish(Phase.FAILED, "InternalError", e.toString(), s -> { });
         }
+    }
+
+    /** An overlay on the point, made at once; the hold keeps retention off its backing files. */
+    private void instant(Path dir, Path overlay) throws RestoreException {
+        InstantOverlay.Result r = RestoreService.standard().instant(dir, null, resource.getSpec().until, overlay,
+                false, status.log());
+        String point = r.point().get(r.point().size() - 1).name();
+        status.finish(Phase.SUCCEEDED, "OverlayReady", "overlay " + r.overlay() + " made on " + point + " of " + dir
+                + ": start the VM on it, then make it stand alone with qmpbackup --socket <its QMP socket> stream"
+                + " --device <disk>; until then retention keeps the point's backups", s -> {
+                    s.outputFile = r.overlay().toString();
+                    s.hold = r.hold() == null ? null : r.hold().record().toString();
+                    s.check = "backup files checked (qemu-img check) before the overlay was made";
+                });
     }
 
     private static final Map<RestoreMode, RestoreRequest.Mode> MODES = Map.of(RestoreMode.MERGE,

@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * asking and then starting on the dispatcher thread cannot overfill.
  */
 final class Slots {
-    private record Held(String claim, WorkRun work) {
+    /** {@code counted}: it takes one of the {@code limit} slots (an export, which only serves reads, does not). */
+    private record Held(String claim, WorkRun work, boolean counted) {
     }
 
     private final int limit;
@@ -27,19 +28,19 @@ final class Slots {
     }
 
     /** Why work holding {@code claim} must wait (the message of its Queued status), or null when it may start. */
-    String whyWait(String claim) {
+    String whyWait(String claim, boolean counted) {
         if (held.values().stream().anyMatch(h -> h.claim().equals(claim))) {
             return "waiting: another backup of this VM is running";
         }
-        int running = held.size();
-        if (running >= limit) {
+        long running = held.values().stream().filter(Held::counted).count();
+        if (counted && running >= limit) {
             return "waiting for a free slot on node " + node + " (" + running + " running, limit " + limit + ")";
         }
         return null;
     }
 
-    void start(WorkKey key, String claim, WorkRun work) {
-        held.put(key, new Held(claim, work));
+    void start(WorkKey key, String claim, WorkRun work, boolean counted) {
+        held.put(key, new Held(claim, work, counted));
     }
 
     void free(WorkKey key) {

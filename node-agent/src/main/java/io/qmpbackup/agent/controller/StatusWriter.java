@@ -85,6 +85,11 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
         return true;
     }
 
+    /** A new reason and message while the work goes on (an export now serving), with more fields. */
+    void update(String reason, String message, Consumer<S> more) {
+        finish(Phase.RUNNING, reason, message, more);
+    }
+
     void finish(Phase phase, String reason, String message, Consumer<S> more) {
         edit(s -> {
             more.accept(s);

@@ -65,6 +65,9 @@ class DiscoveryIT {
             @Override public Duration staleAfter() { return staleAfter; }
             @Override public Duration heartbeatInterval() { return Duration.ofSeconds(10); }
             @Override public boolean passFds() { return false; }
+            @Override public String exportDir() { return "/nonexistent/exports"; }
+            @Override public boolean exportTcp() { return false; }
+            @Override public String exportAddress() { return "127.0.0.1"; }
         };
     }
 

@@ -237,6 +237,21 @@ class NodeAgentTest {
             public Duration staleAfter() {
                 return Duration.ofMinutes(10);
             }
+
+            @Override
+            public String exportDir() {
+                return "/nonexistent/exports";
+            }
+
+            @Override
+            public boolean exportTcp() {
+                return false;
+            }
+
+            @Override
+            public String exportAddress() {
+                return "127.0.0.1";
+            }
         };
     }
 

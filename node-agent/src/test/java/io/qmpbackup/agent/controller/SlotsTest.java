@@ -29,13 +29,13 @@ class SlotsTest {
     @Test
     void workBeyondTheLimitWaitsForAFreeSlot() {
         Slots slots = new Slots(2, "node-a");
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp")).isNull();
-        slots.start(backup("a"), "vm:node-a:/run/qemu/a.qmp", new Recorded());
-        slots.start(backup("b"), "vm:node-a:/run/qemu/b.qmp", new Recorded());
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/c.qmp"))
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp", true)).isNull();
+        slots.start(backup("a"), "vm:node-a:/run/qemu/a.qmp", new Recorded(), true);
+        slots.start(backup("b"), "vm:node-a:/run/qemu/b.qmp", new Recorded(), true);
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/c.qmp", true))
                 .isEqualTo("waiting for a free slot on node node-a (2 running, limit 2)");
         slots.free(backup("a"));
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/c.qmp")).isNull();
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/c.qmp", true)).isNull();
         assertThat(slots.holds(backup("a"))).isFalse();
         assertThat(slots.holds(backup("b"))).isTrue();
     }
@@ -43,19 +43,19 @@ class SlotsTest {
     @Test
     void oneRunPerVmEvenWithSlotsFree() {
         Slots slots = new Slots(4, "node-a");
-        slots.start(backup("first"), "vm:node-a:/run/qemu/a.qmp", new Recorded());
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp")).isEqualTo("waiting: another backup of this VM is"
+        slots.start(backup("first"), "vm:node-a:/run/qemu/a.qmp", new Recorded(), true);
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp", true)).isEqualTo("waiting: another backup of this VM is"
                 + " running");
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/b.qmp")).isNull();
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/b.qmp", true)).isNull();
         slots.free(backup("first"));
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp")).isNull();
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp", true)).isNull();
     }
 
     @Test
     void aBusyVmIsSaidBeforeAFullNode() {
         Slots slots = new Slots(1, "node-a");
-        slots.start(backup("first"), "vm:node-a:/run/qemu/a.qmp", new Recorded());
-        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp")).startsWith("waiting: another backup of this VM");
+        slots.start(backup("first"), "vm:node-a:/run/qemu/a.qmp", new Recorded(), true);
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/a.qmp", true)).startsWith("waiting: another backup of this VM");
     }
 
     @Test
@@ -63,8 +63,8 @@ class SlotsTest {
         Slots slots = new Slots(2, "node-a");
         Recorded a = new Recorded();
         Recorded b = new Recorded();
-        slots.start(backup("a"), "vm:node-a:/run/qemu/a.qmp", a);
-        slots.start(new WorkKey("VMRestore", "vms", "r"), "restore:vms/r", b);
+        slots.start(backup("a"), "vm:node-a:/run/qemu/a.qmp", a, true);
+        slots.start(new WorkKey("VMRestore", "vms", "r"), "restore:vms/r", b, true);
         assertThat(slots.running(backup("a"))).isSameAs(a);
         assertThat(slots.running(backup("nope"))).isNull();
         slots.cancelAll("the node agent is shutting down");
@@ -76,5 +76,17 @@ class SlotsTest {
     void aLimitBelowOneIsRefusedWithTheSettingToFix() {
         assertThatThrownBy(() -> new Slots(0, "node-a")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("qmpbackup.agent.max-concurrent");
+    }
+
+    @Test
+    void anExportTakesNoSlotAndWaitsForNone() {
+        Slots slots = new Slots(1, "node-a");
+        slots.start(backup("a"), "vm:node-a:/run/qemu/a.qmp", new Recorded(), true);
+        assertThat(slots.whyWait("restore:vms/x", false)).as("an export beside a full node").isNull();
+        slots.start(new WorkKey("VMRestore", "vms", "x"), "restore:vms/x", new Recorded(), false);
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/b.qmp", true)).startsWith("waiting for a free slot")
+                .contains("1 running");
+        slots.free(backup("a"));
+        assertThat(slots.whyWait("vm:node-a:/run/qemu/b.qmp", true)).as("the export does not count").isNull();
     }
 }
