@@ -181,6 +181,11 @@ public final class BlockGraph {
         qmp.execute("block-stream", args);
     }
 
+    /** block-job-set-speed: bytes per second, 0 for unlimited. */
+    public void setSpeed(String jobId, long speed) throws QmpException {
+        qmp.execute("block-job-set-speed", Json.obj("device", jobId, "speed", speed));
+    }
+
     /** Cancels a job without waiting (block-job-cancel keeps what a stream copied so far). */
     public void cancel(String id) throws QmpException {
         qmp.execute("job-cancel", Json.obj("id", id));

@@ -70,8 +70,12 @@ public final class LiveStream {
             return new Result(disk.name(), overlay, 0, release(chainFolders, overlay));
         }
         if (running.isPresent()) {
+            // its earlier caller was killed; the job went on in QEMU: wait for it, at this run's speed
             log.info(disk.describe() + ": stream job " + id + " is already there (" + running.get().status()
                     + "): waiting for it");
+            if (!running.get().concluded()) {
+                graph.setSpeed(id, speed);
+            }
         } else {
             graph.stream(id, disk.nodeName(), speed);
             log.info(disk.describe() + ": streaming its backing chain into " + overlay);

@@ -201,9 +201,17 @@ class InstantRecoveryIT {
             assertThat(first.waitFor()).as(first.toString()).isNotZero();
             assertThat(Qcow2Header.backingFile(overlay)).as("still on its chain").isNotNull();
 
-            // 2: QEMU itself dies halfway through the second run; the VM comes back on the overlay
+            // 2: the stream process is killed outright: the job goes on in QEMU, and the next run waits for it
+            CliProcess killed = CliProcess.startTool(tmp, "qmpbackup", "--socket", vm.qmpSocket().toString(),
+                    "stream", "--device", "drive-vda", "--speed-limit", Long.toString(MIB / 2));
+            Thread.sleep(1500);
+            killed.signal("KILL");
+            killed.waitFor();
+            assertThat(Chains.jobs(vm.control())).as("the job outlives its caller").contains("qmpbackup-stream-drive-vda");
+
+            // 3: QEMU itself dies halfway through the run that took the job over; the VM comes back on the overlay
             CliProcess second = CliProcess.startTool(tmp, "qmpbackup", "--socket", vm.qmpSocket().toString(),
-                    "stream", "--device", "drive-vda", "--speed-limit", Long.toString(MIB));
+                    "stream", "--device", "drive-vda", "--speed-limit", Long.toString(MIB / 2));
             guestWrites(vm, d, want, 1);
             Thread.sleep(1000);
             vm.flush(d);
@@ -212,7 +220,9 @@ class InstantRecoveryIT {
             assertThat(Qcow2Header.backingFile(overlay)).as("killed halfway: still on its chain").isNotNull();
             vm = TestVm.startRunning(vmDir, List.of(d));
 
-            // 3: run again to the end, guest still writing
+            assertThat(second.stdout()).contains("is already there");
+
+            // 4: run again to the end, guest still writing
             CliProcess last = CliProcess.startTool(tmp, "qmpbackup", "--socket", vm.qmpSocket().toString(),
                     "stream", "--device", "drive-vda");
             guestWrites(vm, d, want, 2);
