@@ -38,15 +38,50 @@ final class CliMain {
         System.exit(code);
     }
 
+    /** A tool run with no command: a usage error that lists its commands. */
+    static CommandLine.ParameterException missingCommand(CommandLine.Model.CommandSpec spec) {
+        return new CommandLine.ParameterException(spec.commandLine(), "missing command: "
+                + String.join(", ", spec.subcommands().keySet()));
+    }
+
+    /**
+     * Where a usage error's help is: the help of the command that was wrong ({@code qmpbackup backup
+     * --help}), which lists its options. A command's own checks may report through a CommandLine of
+     * their own, which does not know the tool above it: the tool's name is put in front then.
+     */
+    static String helpFor(String tool, CommandLine wrong) {
+        String command = wrong == null ? tool : wrong.getCommandSpec().qualifiedName();
+        return (command.equals(tool) || command.startsWith(tool + " ") ? command : tool + " " + command) + " --help";
+    }
+
+    /**
+     * A value parsed while the command line is read, so a bad one is a usage error (exit 2) whose
+     * message is the parser's own (which names the accepted forms).
+     */
+    static <T> T asUsageError(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.TypeConversionException(e.getMessage());
+        }
+    }
+
     static int run(String name, Tool top, String... args) {
         CommandLine cl = new CommandLine(top);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            // -V on a command prints the tool's version, not an empty line
+            if (sub.getCommandSpec().version().length == 0) {
+                sub.getCommandSpec().version(cl.getCommandSpec().version());
+            }
+        }
         cl.setExecutionStrategy(parseResult -> {
             top.log = new ConsoleLog(top.debug, top.logfile, top.syslog ? new Syslog(name) : null);
             top.log.debug(name + " " + String.join(" ", args));
             return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setParameterExceptionHandler((ex, argv) -> {
-            System.err.println(name + ": error: " + ex.getMessage().replace('\n', ' ') + " (see " + name + " --help)");
+            System.err.println(name + ": error: " + ex.getMessage().replace('\n', ' ') + " (see "
+                    + helpFor(name, ex.getCommandLine()) + ")");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {

@@ -91,9 +91,20 @@ final class LiveRestoreCommands {
                 + " 127.0.0.1; 0.0.0.0 for every interface)")
         String bind;
 
-        @Option(names = "--ttl", description = "end the export after this long (90s, 30m, 1h30m, 2d); default"
+        @Option(names = "--ttl", converter = Ttl.class, description = "end the export after this long (90s, 30m, 1h30m, 2d); default"
                 + " until a signal")
         String ttl;
+
+        /** --ttl checked while parsing: a bad one is a usage error, like every other bad value. */
+        static final class Ttl implements CommandLine.ITypeConverter<String> {
+            @Override
+            public String convert(String value) {
+                return CliMain.asUsageError(() -> {
+                    Durations.parse(value);
+                    return value;
+                });
+            }
+        }
 
         @Override
         public Integer call() throws Exception {
@@ -138,7 +149,8 @@ final class LiveRestoreCommands {
         @Option(names = "--device", required = true, description = "the disk: its drive id or node name")
         String device;
 
-        @Option(names = "--speed-limit", defaultValue = "0", description = "bytes per second, 0 for unlimited")
+        @Option(names = "--speed-limit", defaultValue = "0", converter = Sizes.Converter.class,
+                description = "bytes per second (200M, 1G, ...), 0 for unlimited")
         long speedLimit;
 
         @Override

@@ -32,7 +32,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
         description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
         subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class,
-            QmpBackupCommand.Prune.class, LiveRestoreCommands.Stream.class})
+            QmpBackupCommand.Prune.class, LiveRestoreCommands.Stream.class, ListCommands.TargetPoints.class,
+            ListCommands.Completion.class, CommandLine.HelpCommand.class})
 public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
 
     @Option(names = "--socket", description = "the VM's QMP socket: a path, or tcp:HOST:PORT (every command but"
@@ -46,10 +47,12 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
     int connectTimeout;
 
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
-        throw new CommandLine.ParameterException(new CommandLine(this),
-                "missing command: backup, info, cleanup, prune or stream");
+        throw CliMain.missingCommand(spec);
     }
 
     /** The QMP socket every command but prune needs. */
@@ -70,8 +73,11 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @ParentCommand
         QmpBackupCommand top;
 
-        @Option(names = {"-l", "--level"}, required = true, description = "full, inc, auto or copy")
-        String level;
+        @Option(names = {"-l", "--level"}, required = true, converter = Choices.Level.class,
+                completionCandidates = Choices.Level.class, description = "${COMPLETION-CANDIDATES}: full starts a"
+                + " chain, inc adds the changes since the last backup, auto is inc when it can be, copy is a"
+                + " standalone full outside any chain")
+        BackupLevel level;
 
         @Option(names = {"-t", "--target"}, required = true, description = "backup target folder")
         Path target;
@@ -94,7 +100,8 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @Option(names = "--compress", description = "compress the backup images")
         boolean compress;
 
-        @Option(names = "--speed-limit", defaultValue = "0", description = "bytes per second per disk, 0 = unlimited")
+        @Option(names = "--speed-limit", defaultValue = "0", converter = Sizes.Converter.class,
+                description = "bytes per second per disk (200M, 1G, ...), 0 = unlimited")
         long speedLimit;
 
         @Option(names = {"--quiesce", "--quisce"}, description = "freeze guest filesystems through the guest agent")
@@ -115,13 +122,15 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @Option(names = "--agent-timeout", defaultValue = "10", description = "seconds to wait for the guest agent")
         int agentTimeout;
 
-        @Option(names = "--target-cache", defaultValue = "direct", description = "how QEMU writes the backup files:"
+        @Option(names = "--target-cache", defaultValue = "direct", converter = Choices.Cache.class,
+                completionCandidates = Choices.Cache.class, description = "how QEMU writes the backup files:"
                 + " direct (O_DIRECT: out of the host's page cache; the fastest measured here) or buffered (page"
                 + " cache, one fsync at the end, then dropped from the cache) (default: direct)")
-        String targetCache;
+        TargetIo.Cache targetCache;
 
-        @Option(names = "--blockdev-aio", description = "QEMU's aio for the backup files: threads, native (with"
-                + " O_DIRECT only) or io_uring (default: threads)")
+        @Option(names = "--blockdev-aio", converter = Choices.Aio.class, completionCandidates = Choices.Aio.class,
+                description = "QEMU's aio for the backup files: ${COMPLETION-CANDIDATES} (native with O_DIRECT"
+                + " only; default: threads)")
         String blockdevAio;
 
         @Option(names = "--blockdev-disable-cache", description = "qmpbackup's flag: the backup files through the page"
@@ -159,14 +168,17 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
 
         @Override
         public Integer call() throws Exception {
-            BackupLevel lvl = BackupLevel.parse(level);
             RetentionPolicy policy = retention.policy(this);
-            BackupOptions options = BackupOptions.builder(lvl, target).uuid(uuid).monthly(monthly).include(include)
+            TargetCheck.folder(target, "backup target", "--target");
+            if (fleeceDir != null) {
+                TargetCheck.folder(fleeceDir, "fleece folder", "--fleece-dir");
+            }
+            BackupOptions options = BackupOptions.builder(level, target).uuid(uuid).monthly(monthly).include(include)
                     .exclude(exclude).includeRaw(includeRaw).compress(compress).speedLimit(speedLimit)
                     .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
                     .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
                     .passFds(passFds).cbwTimeout(cbwTimeout).targetIo(new TargetIo(blockdevDisableCache
-                            ? TargetIo.Cache.BUFFERED : TargetIo.Cache.parse(targetCache), blockdevAio))
+                            ? TargetIo.Cache.BUFFERED : targetCache, blockdevAio))
                     .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).tpmState(tpmState).build();
             top.log.progressEvery(progressInterval);
             Cancellation cancel = new Cancellation();
@@ -232,15 +244,13 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @ParentCommand
         QmpBackupCommand top;
 
-        @Option(names = "--show", required = true, description = "blockdev or bitmaps")
+        @Option(names = "--show", required = true, converter = Choices.Show.class,
+                completionCandidates = Choices.Show.class, description = "${COMPLETION-CANDIDATES}: the disks, or"
+                + " their change-tracking bitmaps")
         String show;
 
         @Override
         public Integer call() throws Exception {
-            if (!show.equals("blockdev") && !show.equals("bitmaps")) {
-                throw new CommandLine.ParameterException(new CommandLine(this),
-                        "--show takes blockdev or bitmaps, not '" + show + "'");
-            }
             ArrayNode out = Json.array();
             for (Disk d : BackupService.standard().disks(top.socket(), top.connectTimeout())) {
                 out.add(describe(d, show.equals("blockdev")));

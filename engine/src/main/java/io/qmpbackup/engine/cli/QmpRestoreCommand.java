@@ -22,16 +22,19 @@ import picocli.CommandLine.ScopeType;
         description = "Restore QEMU disk backups written by qmpbackup.",
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
                 QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class, QmpRestoreCommand.Vm.class,
-                QmpRestoreCommand.Tpm.class, LiveRestoreCommands.Instant.class, LiveRestoreCommands.Export.class})
+                QmpRestoreCommand.Tpm.class, LiveRestoreCommands.Instant.class, LiveRestoreCommands.Export.class,
+                ListCommands.FolderPoints.class, ListCommands.Completion.class, CommandLine.HelpCommand.class})
 public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
 
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
-        throw new CommandLine.ParameterException(new CommandLine(this),
-                "missing command: rebase, commit, merge, snapshotrebase, verify, vm, tpm, instant or export");
+        throw CliMain.missingCommand(spec);
     }
 
     abstract static class ChainCommand implements Callable<Integer> {
@@ -83,7 +86,8 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
 
     @Command(name = "commit", mixinStandardHelpOptions = true, description = "commit every INC into the FULL (in place; the INCs are removed)")
     static final class Commit extends ChainCommand {
-        @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
+        @Option(names = "--rate-limit", defaultValue = "0", converter = Sizes.Converter.class,
+                description = "bytes per second for qemu-img commit (200M, 1G, ...), 0 = unlimited")
         long rateLimit;
 
         @Override
@@ -94,7 +98,8 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
 
     @Command(name = "snapshotrebase", mixinStandardHelpOptions = true, description = "commit like commit, with an internal snapshot per backup")
     static final class SnapshotRebase extends ChainCommand {
-        @Option(names = "--rate-limit", defaultValue = "0", description = "bytes per second for qemu-img commit")
+        @Option(names = "--rate-limit", defaultValue = "0", converter = Sizes.Converter.class,
+                description = "bytes per second for qemu-img commit (200M, 1G, ...), 0 = unlimited")
         long rateLimit;
 
         @Override
@@ -108,7 +113,7 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         @Option(names = "--targetfile", required = true, description = "the new image")
         Path targetFile;
 
-        @Option(names = "--rate-limit", hidden = true, defaultValue = "0",
+        @Option(names = "--rate-limit", hidden = true, defaultValue = "0", converter = Sizes.Converter.class,
                 description = "accepted for qmprestore compatibility; merge reads each byte once")
         long rateLimit;
 
