@@ -11,10 +11,14 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(VMBackup.GROUP)
 @Version(VMBackup.VERSION)
 @ShortNames("qvm")
+// in this order (CrdPolish keeps it); priority 1: kubectl get -o wide
 @AdditionalPrinterColumn(name = "Node", jsonPath = ".spec.node", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Name", jsonPath = ".status.qemuName", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "QEMU-Name", jsonPath = ".status.qemuName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "State", jsonPath = ".status.runState", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Stale", jsonPath = ".status.stale", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Seen", jsonPath = ".status.lastSeen", type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(name = "Version", jsonPath = ".status.qemuVersion", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Message", jsonPath = ".status.message", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 public class QemuVM extends CustomResource<QemuVMSpec, QemuVMStatus> implements Namespaced {
 }

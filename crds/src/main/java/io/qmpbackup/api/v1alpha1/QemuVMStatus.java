@@ -33,4 +33,8 @@ public class QemuVMStatus {
 
     @JsonPropertyDescription("What the last scan found, in one line.")
     public String message;
+
+    @JsonPropertyDescription("Ready: True while the VM answers on its QMP socket (reason Seen or SocketBusy), False"
+            + " when it does not (Unreachable) or has not been seen for the agent's stale-after time (Stale, Gone).")
+    public List<io.fabric8.kubernetes.api.model.Condition> conditions = new java.util.ArrayList<>();
 }

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(VMBackup.GROUP)
 @Version(VMBackup.VERSION)
 @ShortNames("vmbs")
+// in this order (CrdPolish keeps it)
 @AdditionalPrinterColumn(name = "Schedule", jsonPath = ".spec.schedule", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Suspend", jsonPath = ".spec.suspend", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Last", jsonPath = ".status.lastScheduleTime", type = AdditionalPrinterColumn.Type.DATE)

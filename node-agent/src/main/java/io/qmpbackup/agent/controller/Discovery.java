@@ -120,16 +120,19 @@ public final class Discovery {
             status.lastSeen = clock.instant().toString();
             status.stale = false;
             status.message = "seen by the node agent on " + config.nodeName();
+            ready(status, true, "Seen");
             alive = true;
         } catch (QmpTimeoutException e) {
             // another client holds the socket (a backup, or the VM's manager): the VM is there
             status.lastSeen = clock.instant().toString();
             status.stale = false;
             status.message = "QMP socket busy with another client; details from the previous scan";
+            ready(status, true, "SocketBusy");
             alive = true;
         } catch (QmpException e) {
             status.runState = "Unreachable";
             status.message = "QMP socket did not answer: " + e.getMessage();
+            ready(status, false, "Unreachable");
             alive = false;
         }
         writeStatus(ns, name, status);
@@ -154,10 +157,20 @@ public final class Discovery {
                 s.runState = socketsPresent.contains(vm.getSpec().qmpSocket) ? "Unreachable" : "Gone";
                 s.message = "not seen since " + (s.lastSeen == null ? "ever" : s.lastSeen) + " (stale after "
                         + config.staleAfter().toMinutes() + " min); kept, delete it by hand if the VM is gone for good";
+                ready(s, false, "Gone".equals(s.runState) ? "Gone" : "Stale");
                 writeStatus(ns, vm.getMetadata().getName(), s);
                 LOG.infof("QemuVM(%s/%s): stale", ns, vm.getMetadata().getName());
             }
         }
+    }
+
+    /** The Ready condition, from what the scan found; its message is the status message. */
+    private void ready(QemuVMStatus status, boolean ready, String reason) {
+        if (status.conditions == null) {
+            status.conditions = new java.util.ArrayList<>();
+        }
+        io.qmpbackup.api.v1alpha1.Conditions.set(status.conditions, "Ready", ready, reason, status.message, null,
+                clock.instant());
     }
 
     private void writeStatus(String ns, String name, QemuVMStatus status) {

@@ -99,6 +99,11 @@ class DiscoveryIT {
             assertThat(get("node-a-db1").getSpec().agentSocket).isNull();
             assertThat(w.getStatus().qemuName).isEqualTo("web1");
             assertThat(w.getStatus().runState).isEqualTo("prelaunch");
+            assertThat(w.getStatus().conditions).singleElement().satisfies(c -> {
+                assertThat(c.getType()).isEqualTo("Ready");
+                assertThat(c.getStatus()).isEqualTo("True");
+                assertThat(c.getReason()).isEqualTo("Seen");
+            });
             assertThat(w.getStatus().qemuVersion).startsWith("7.");
             assertThat(w.getStatus().disks).singleElement().satisfies(disk -> {
                 assertThat(disk.format).isEqualTo("qcow2");
@@ -126,6 +131,8 @@ class DiscoveryIT {
             QemuVM gone = get("node-a-web1");
             assertThat(gone).as("a VM that went away is kept").isNotNull();
             assertThat(gone.getStatus().stale).isTrue();
+            assertThat(gone.getStatus().conditions).filteredOn(c -> c.getType().equals("Ready")).singleElement()
+                    .satisfies(c -> assertThat(c.getStatus()).isEqualTo("False"));
             assertThat(gone.getMetadata().getLabels()).containsEntry("backup", "nightly");
             assertThat(get("node-a-db1").getStatus().stale).isFalse();
         }
