@@ -78,4 +78,34 @@ class ReadmeExamplesTest {
             }
         }
     }
+
+    /**
+     * Every table the README prints as kubectl prints it (a code-block line starting with NAME)
+     * has the columns of one of our CRDs, in the CRD's order: the README cannot drift from the
+     * printer columns.
+     */
+    @Test
+    void everyKubectlTableHasTheColumnsOfACrd() throws Exception {
+        KubernetesSerialization yaml = new KubernetesSerialization();
+        List<List<String>> kinds = new ArrayList<>();
+        try (var files = Files.list(Path.of("..", "crds", "yaml"))) {
+            for (Path f : files.sorted().toList()) {
+                var crd = yaml.unmarshal(Files.readString(f),
+                        io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition.class);
+                List<String> columns = new ArrayList<>(List.of("NAME"));
+                crd.getSpec().getVersions().get(0).getAdditionalPrinterColumns().stream()
+                        .filter(c -> c.getPriority() == null || c.getPriority() == 0)
+                        .forEach(c -> columns.add(c.getName().toUpperCase()));
+                kinds.add(columns);
+            }
+        }
+        List<String> tables = Files.readAllLines(Path.of("..", "README.md")).stream().map(String::strip)
+                .filter(l -> l.matches("NAME\\s{2,}[A-Z].*")).toList();
+        assertThat(tables).as("the README shows kubectl tables").isNotEmpty();
+        for (String header : tables) {
+            List<String> shown = List.of(header.split("\\s{2,}"));
+            assertThat(kinds).as("README table header '%s' against the CRDs' printer columns %s", header, kinds)
+                    .anyMatch(k -> k.size() >= shown.size() && k.subList(0, shown.size()).equals(shown));
+        }
+    }
 }
