@@ -257,19 +257,9 @@ class InstantRecoveryIT {
         return RestoreService.standard();
     }
 
-    /** A copy of the whole backup target (folders and manifests), so each test may hold, prune and stream. */
+    /** A copy of the whole backup target, so each test may hold, prune and stream. */
     static Path copyOfTarget(Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(target)) {
-            for (Path p : s.toList()) {
-                Path c = to.resolve(target.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(c);
-                } else if (!p.getFileName().toString().equals(".lock")) {
-                    Files.copy(p, c, StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
-        }
-        return to;
+        return Chains.copyTarget(target, to);
     }
 
     static void assertSame(Path image, int point) throws IOException {
@@ -278,12 +268,6 @@ class InstantRecoveryIT {
     }
 
     static Map<String, String> checksums(Path dir) throws IOException {
-        Map<String, String> sums = new LinkedHashMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.sorted().toList()) {
-                sums.put(p.getFileName().toString(), AtomicFiles.sha256(p));
-            }
-        }
-        return sums;
+        return Chains.sha256s(dir);
     }
 }

@@ -65,4 +65,30 @@ public final class Chains {
         }
         return ids;
     }
+
+    /** The SHA-256 of every file in {@code dir}, by name: to show a restore left them all as they were. */
+    public static java.util.Map<String, String> sha256s(Path dir) throws java.io.IOException {
+        java.util.Map<String, String> sums = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
+            for (Path p : s.filter(java.nio.file.Files::isRegularFile).toList()) {
+                sums.put(p.getFileName().toString(), io.qmpbackup.engine.repository.AtomicFiles.sha256(p));
+            }
+        }
+        return sums;
+    }
+
+    /** A copy of a whole backup target (folders, manifests, records; not its lock file) at {@code to}. */
+    public static Path copyTarget(Path target, Path to) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(target)) {
+            for (Path p : s.toList()) {
+                Path c = to.resolve(target.relativize(p).toString());
+                if (java.nio.file.Files.isDirectory(p)) {
+                    java.nio.file.Files.createDirectories(c);
+                } else if (!p.getFileName().toString().equals(".qmpbackup.lock")) {
+                    java.nio.file.Files.copy(p, c, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        return to;
+    }
 }

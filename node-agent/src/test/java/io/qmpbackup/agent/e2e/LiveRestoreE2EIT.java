@@ -269,12 +269,6 @@ class LiveRestoreE2EIT {
     }
 
     private static Map<String, String> checksums(Path dir) throws Exception {
-        Map<String, String> out = new java.util.TreeMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) {
-                out.put(p.getFileName().toString(), AtomicFiles.sha256(p));
-            }
-        }
-        return out;
+        return io.qmpbackup.engine.testing.Chains.sha256s(dir);
     }
 }
