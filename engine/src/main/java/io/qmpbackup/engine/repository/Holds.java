@@ -71,8 +71,14 @@ public final class Holds {
                     : "export by process " + pid + " (since " + createdAt + ")";
         }
 
+        /** Deletes the record, and {@code .holds/} with the last one, so an emptied month folder can go. */
         public void release() throws IOException {
             Files.deleteIfExists(record);
+            try {
+                Files.deleteIfExists(record.getParent());
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                // other holds remain
+            }
         }
     }
 

@@ -179,6 +179,7 @@ class InstantRecoveryIT {
                 new RecordingLog());
         assertThat(after.deleted()).hasSize(4);
         assertThat(Holds.read(t)).as("the stale hold record is removed").isEmpty();
+        assertThat(t.resolve(Holds.FOLDER)).as("and its folder with the last one").doesNotExist();
     }
 
     @Test

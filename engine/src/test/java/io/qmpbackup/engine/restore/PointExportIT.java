@@ -98,7 +98,7 @@ class PointExportIT {
         assertThat(x.stderr()).contains("already exists");
         CliProcess bad = CliProcess.runTool(tmp, "qmprestore", "export", "--dir", t.resolve("disk1.qcow2").toString(),
                 "--socket", tmp.resolve("s").toString(), "--ttl", "soon");
-        assertThat(bad.exitCode()).isEqualTo(1);
+        assertThat(bad.exitCode()).as("a usage error").isEqualTo(2);
         assertThat(bad.stderr()).contains("not a duration");
         assertThat(Holds.read(t)).isEmpty();
     }
