@@ -5,9 +5,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.qmpbackup.api.v1alpha1.Phase;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * newest success of a VM that is still backed up) the series goes.
  */
 @ApplicationScoped
+@Startup // built at start, not at first use: the zero counters are there before the first run ends
 public class RunMetrics {
     static final String RUNS = "qmpbackup_runs_total";
     static final String WRITTEN = "qmpbackup_written_bytes_total";
@@ -30,6 +34,9 @@ public class RunMetrics {
     static final String LAST_SUCCESS = "qmpbackup_last_success_timestamp_seconds";
     static final String PRUNED_CHAINS = "qmpbackup_retention_pruned_chains_total";
     static final String FREED = "qmpbackup_retention_freed_bytes_total";
+    static final List<String> KINDS = List.of("VMBackup", "VMRestore");
+    static final List<String> RESULTS = List.of(Phase.SUCCEEDED.value(), Phase.FAILED.value(),
+            Phase.CANCELLED.value());
 
     /**
      * Bucket bounds for run durations: a small incremental takes seconds, a full of a large
@@ -50,16 +57,32 @@ public class RunMetrics {
 
     public RunMetrics(MeterRegistry registry) {
         this.registry = registry;
+        // every kind and result at zero from the start: increase() cannot see a series' first
+        // sample as an increase, so a "runs failing" alert would miss the first failure
+        for (String kind : KINDS) {
+            for (String result : RESULTS) {
+                runs(kind, result);
+            }
+        }
+        written("VMBackup"); // restores write no backup storage
+    }
+
+    private Counter written(String kind) {
+        return Counter.builder(WRITTEN).description("Bytes the runs wrote to backup storage")
+                .tags(Tags.of("kind", kind)).register(registry);
+    }
+
+    private Counter runs(String kind, String result) {
+        return Counter.builder(RUNS).description("Backup and restore runs that ended, by kind and result")
+                .tags(Tags.of("kind", kind, "result", result)).register(registry);
     }
 
     /** A run this operator saw end; {@code uid} is its resource's. */
     public void finished(String kind, String namespace, String vm, String uid, String result, long bytes,
             Instant start, Instant end) {
-        Counter.builder(RUNS).description("Backup and restore runs that ended, by kind and result")
-                .tags(Tags.of("kind", kind, "result", result)).register(registry).increment();
+        runs(kind, result).increment();
         if (bytes > 0) {
-            Counter.builder(WRITTEN).description("Bytes the runs wrote to backup storage")
-                    .tags(Tags.of("kind", kind)).register(registry).increment(bytes);
+            written(kind).increment(bytes);
         }
         if (start != null && end != null) {
             Timer.builder(DURATION).description("How long runs took, from start to end")

@@ -27,6 +27,14 @@ class RunMetricsTest {
     }
 
     @Test
+    void everyKindAndResultIsCountedFromZero() {
+        // so increase() over a window sees the first failure after a start
+        assertThat(registry.scrape()).contains("qmpbackup_runs_total{kind=\"VMBackup\",result=\"Failed\",} 0.0")
+                .contains("qmpbackup_runs_total{kind=\"VMRestore\",result=\"Cancelled\",} 0.0")
+                .contains("qmpbackup_runs_total{kind=\"VMBackup\",result=\"Succeeded\",} 0.0");
+    }
+
+    @Test
     void durationsAreAHistogramWithBucketsFromSecondsToHours() {
         metrics.finished("VMBackup", "ns", "vm1", "u1", "Succeeded", 0, T0, T0.plusSeconds(90));
         metrics.finished("VMBackup", "ns", "vm1", "u2", "Succeeded", 0, T0, T0.plusSeconds(3 * 3600));
