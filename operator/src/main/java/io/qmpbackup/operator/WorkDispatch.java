@@ -191,22 +191,25 @@ public class WorkDispatch {
         observe(r, work, false);
         S s = r.getStatus();
         if (s == null || s.phase == null || s.phase.terminal() || s.phase == Phase.PENDING) {
-            forget(r);
+            forget(r, work);
             return DeleteControl.defaultDelete();
         }
         Instant deleted = Instant.parse(r.getMetadata().getDeletionTimestamp());
         if (Duration.between(deleted, Instant.now()).compareTo(config.cancelTimeout()) > 0) {
             events.record(r, true, "CancelTimeout", "the node agent did not confirm the cancellation within "
                     + config.cancelTimeout().toSeconds() + "s; the resource goes anyway");
-            forget(r);
+            forget(r, work);
             return DeleteControl.defaultDelete();
         }
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(1));
     }
 
-    private void forget(CustomResource<?, ?> r) {
-        seen.remove(r.getMetadata().getUid());
-        finished.remove(r.getMetadata().getUid());
+    /** The resource is going: its uid's state here, and its share of the per-VM metrics. */
+    private <R extends CustomResource<?, S>, S extends RunStatus> void forget(R r, Work<R, S> work) {
+        String uid = r.getMetadata().getUid();
+        seen.remove(uid);
+        finished.remove(uid);
+        metrics.deleted(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), uid);
     }
 
     /**
@@ -228,7 +231,7 @@ public class WorkDispatch {
         }
         if (before == null && !live) {
             if (s.phase.terminal() && finished.add(uid) && s.phase == Phase.SUCCEEDED && s.completionTime != null) {
-                metrics.succeededBefore(r.getKind(), r.getMetadata().getNamespace(), work.vm(r),
+                metrics.succeededBefore(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), uid,
                         Instant.parse(s.completionTime));
             }
             return;
@@ -238,7 +241,8 @@ public class WorkDispatch {
         events.record(r, warning, reason, s.message == null ? s.phase.value() : s.message);
         LOG.infof("%s: %s (%s) %s", id(r), s.phase.value(), reason, s.message == null ? "" : s.message);
         if (s.phase.terminal() && finished.add(uid)) {
-            metrics.finished(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), s.phase.value(), work.bytes(r),
+            metrics.finished(r.getKind(), r.getMetadata().getNamespace(), work.vm(r), uid, s.phase.value(),
+                    work.bytes(r),
                     s.startTime == null ? null : Instant.parse(s.startTime),
                     s.completionTime == null ? null : Instant.parse(s.completionTime));
             Pruned pruned = work.pruned(r);

@@ -30,6 +30,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.LongConsumer;
 import org.jboss.logging.Logger;
 
 /** A VMBackup on this node: the spec turned into engine options, the engine's result into status. */
@@ -45,10 +46,12 @@ final class BackupWork implements WorkRun {
     private final Cancellation cancel = new Cancellation();
 
     /** {@code vm} is {@link #resolve}'s answer: building the work reads nothing from the API server. */
-    BackupWork(KubernetesClient client, AgentConfig config, VMBackup resource, VmRef vm, Clock clock) {
+    BackupWork(KubernetesClient client, AgentConfig config, VMBackup resource, VmRef vm, Clock clock,
+            LongConsumer copied) {
         this.config = config;
         this.resource = resource;
-        this.status = new StatusWriter<>(client, VMBackup.class, resource, config.progressInterval(), clock);
+        this.status = new StatusWriter<>(client, VMBackup.class, resource, config.progressInterval(), clock,
+                copied);
         this.vm = vm;
         this.service = new BackupService(clock, BackupService.LOCK_WAIT);
     }

@@ -53,6 +53,7 @@ public class NodeAgent {
     private final KubernetesClient client;
     private final AgentConfig config;
     private final Clock clock;
+    private final AgentMetrics metrics;
     private final String instance = "agent-" + UUID.randomUUID().toString().substring(0, 8);
     private final WorkQueue<WorkKey> queue = new WorkQueue<>();
     private final List<ScheduledExecutorService> timers = new CopyOnWriteArrayList<>();
@@ -64,7 +65,8 @@ public class NodeAgent {
     private SharedIndexInformer<VMRestore> restores;
     private volatile boolean stopping;
 
-    public NodeAgent(KubernetesClient client, AgentConfig config, Clock clock) {
+    public NodeAgent(KubernetesClient client, AgentConfig config, Clock clock, AgentMetrics metrics) {
+        this.metrics = metrics;
         this.client = client;
         this.config = config;
         this.clock = clock;
@@ -83,6 +85,8 @@ public class NodeAgent {
                 .inform(handler(), 0);
         restores = client.resources(VMRestore.class).inAnyNamespace()
                 .withLabel(VMBackup.NODE_LABEL, config.nodeName()).inform(handler(), 0);
+        metrics.watch(slots::running, kind -> "VMBackup".equals(kind) ? backups.getStore().list()
+                : restores.getStore().list(), config.maxConcurrent());
         recoverInterruptedWork();
         startHeartbeat();
         startDiscovery();
@@ -269,8 +273,8 @@ public class NodeAgent {
         if (tryUpdateStatus(r) == null) {
             return;
         }
-        WorkRun work = r instanceof VMBackup b ? new BackupWork(client, config, b, vm, clock)
-                : new RestoreWork(client, config, (VMRestore) r, clock);
+        WorkRun work = r instanceof VMBackup b ? new BackupWork(client, config, b, vm, clock, metrics.run(r.getKind()))
+                : new RestoreWork(client, config, (VMRestore) r, clock, metrics.run(r.getKind()));
         boolean export = isExport(r);
         slots.start(key, claim, work, !export);
         Runnable run = () -> {
@@ -359,7 +363,8 @@ public class NodeAgent {
             boolean lost = s != null && s.phase == Phase.FAILED && "AgentLost".equals(s.reason);
             if (running || lost) {
                 String cleanup = !SpecValidation.problems(b).isEmpty() ? "nothing was cleaned (its spec is invalid)"
-                        : new BackupWork(client, config, b, BackupWork.resolve(b, this::qemuVm), clock)
+                        : new BackupWork(client, config, b, BackupWork.resolve(b, this::qemuVm), clock,
+                                AgentMetrics.NONE)
                                 .cleanAfterRestart();
                 fail(copy(b), "AgentRestarted", "the node agent " + (lost ? "was lost and restarted" : "restarted")
                         + " while this backup ran; " + cleanup

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongConsumer;
 import org.jboss.logging.Logger;
 
 /** A VMRestore on this node: finds the disk's chain folder and runs the restore engine on it. */
@@ -32,12 +33,13 @@ final class RestoreWork implements WorkRun {
     private final Cancellation cancel = new Cancellation();
     private final Clock clock;
 
-    RestoreWork(KubernetesClient client, AgentConfig config, VMRestore resource, Clock clock) {
+    RestoreWork(KubernetesClient client, AgentConfig config, VMRestore resource, Clock clock, LongConsumer copied) {
         this.client = client;
         this.config = config;
         this.resource = resource;
         this.clock = clock;
-        this.status = new StatusWriter<>(client, VMRestore.class, resource, config.progressInterval(), clock);
+        this.status = new StatusWriter<>(client, VMRestore.class, resource, config.progressInterval(), clock,
+                copied);
     }
 
     @Override

@@ -57,6 +57,11 @@ final class Slots {
         return h == null ? null : h.work();
     }
 
+    /** Runs of this kind ({@link WorkKey#kind}) going on here, exports among them. */
+    int running(String kind) {
+        return (int) held.keySet().stream().filter(k -> k.kind().equals(kind)).count();
+    }
+
     void cancelAll(String reason) {
         held.values().forEach(h -> h.work().cancel(reason));
     }

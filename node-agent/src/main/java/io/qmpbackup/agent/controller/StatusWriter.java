@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.jboss.logging.Logger;
 
 /** Writes a running work's status: progress at most every interval, then the result. */
@@ -27,8 +28,11 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
     /** Transition times; progress pacing uses System.nanoTime(), which no clock change moves. */
     private final Clock clock;
     private long lastProgress;
+    /** The agent's bytes-copied counter for this run ({@link AgentMetrics#run}). */
+    private final LongConsumer copied;
 
-    StatusWriter(KubernetesClient client, Class<R> type, R r, Duration interval, Clock clock) {
+    StatusWriter(KubernetesClient client, Class<R> type, R r, Duration interval, Clock clock, LongConsumer copied) {
+        this.copied = copied;
         this.client = client;
         this.type = type;
         this.namespace = r.getMetadata().getNamespace();
@@ -57,6 +61,7 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
     }
 
     void progress(long done, long total) {
+        copied.accept(done); // every report, not only those written to status: the rate stays smooth
         long now = System.nanoTime();
         if (now - lastProgress < interval.toNanos() || total <= 0) {
             return;

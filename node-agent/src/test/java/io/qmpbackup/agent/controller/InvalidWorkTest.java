@@ -72,7 +72,8 @@ class InvalidWorkTest {
         VMBackup read = client.resources(VMBackup.class).inNamespace(NS).withName("weekly").get();
         assertThat(read.getSpec().level).isNull();
         StatusWriter<VMBackup, VMBackupStatus> status = new StatusWriter<>(client, VMBackup.class, read,
-                Duration.ofSeconds(2), Clock.fixed(Instant.parse("2030-01-02T03:04:05Z"), ZoneOffset.UTC));
+                Duration.ofSeconds(2), Clock.fixed(Instant.parse("2030-01-02T03:04:05Z"), ZoneOffset.UTC),
+                AgentMetrics.NONE);
         assertThat(status.failIfInvalid(read)).isTrue();
 
         VMBackupStatus s = client.resources(VMBackup.class).inNamespace(NS).withName("weekly").get().getStatus();

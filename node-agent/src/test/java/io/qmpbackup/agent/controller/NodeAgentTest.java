@@ -12,6 +12,7 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.qmpbackup.api.v1alpha1.BackupLevel;
 import io.qmpbackup.api.v1alpha1.Phase;
 import io.qmpbackup.api.v1alpha1.QemuVM;
@@ -66,6 +67,7 @@ class NodeAgentTest {
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final List<StalledQmp> vms = new ArrayList<>();
     private NodeAgent agent;
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @BeforeEach
     void apiServer() throws IOException {
@@ -113,6 +115,8 @@ class NodeAgentTest {
             assertThat(q.getStatus().agent).isEqualTo(agent.instance());
             assertThat(q.getStatus().message).isEqualTo("waiting for a free slot on node node-a (2 running, limit 2)");
         }
+        assertThat(gauge(AgentMetrics.IN_FLIGHT)).isEqualTo(2.0);
+        assertThat(gauge(AgentMetrics.QUEUED)).isEqualTo(2.0);
         for (VMBackup r : all()) {
             if (r.getStatus().phase == Phase.RUNNING) {
                 assertThat(r.getStatus().startTime).isEqualTo(AGENT_NOW.toString());
@@ -137,6 +141,7 @@ class NodeAgentTest {
             assertThat(b.getStatus().startTime).isEqualTo(AGENT_NOW.toString());
             assertThat(b.getStatus().completionTime).isEqualTo(AGENT_NOW.toString());
         }
+        assertThat(gauge(AgentMetrics.IN_FLIGHT) + gauge(AgentMetrics.QUEUED)).isZero();
         assertThat(requests).as("named QemuVMs are read from the informer's cache")
                 .noneMatch(r -> r.startsWith("GET ") && r.matches(".*/namespaces/" + NS + "/qemuvms/[^/?]+(\\?.*)?"));
     }
@@ -170,8 +175,13 @@ class NodeAgentTest {
     }
 
     private void startAgent(int maxConcurrent) {
-        agent = new NodeAgent(client, config(maxConcurrent), Clock.fixed(AGENT_NOW, ZoneOffset.UTC));
+        agent = new NodeAgent(client, config(maxConcurrent), Clock.fixed(AGENT_NOW, ZoneOffset.UTC),
+                new AgentMetrics(registry));
         agent.onStart(null);
+    }
+
+    private double gauge(String name) {
+        return registry.get(name).tag("kind", "VMBackup").gauge().value();
     }
 
     private AgentConfig config(int maxConcurrent) {

@@ -166,6 +166,16 @@ final class Deployment implements AutoCloseable {
         }
     }
 
+    /** The Prometheus page (/q/metrics) a started process serves. */
+    String metrics(String name) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:"
+                + ports.get(name) + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(name + " answered " + r.statusCode() + " on /q/metrics: " + r.body());
+        }
+        return r.body();
+    }
+
     private void awaitReady(String name, Process p, int port) throws IOException {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -383,6 +383,17 @@ class OperatorAgentE2EIT {
         assertThat(cmp.exit()).as(cmp.out()).isZero();
     }
 
+    @Test
+    @Order(10)
+    void everyMetricTheDashboardAndAlertsUseIsServed() throws Exception {
+        String operator = deployment.metrics("operator");
+        String agent = deployment.metrics("agent-restarted");
+        ChartMetrics.chartUsesOnlyServedNames(client, base, NS, operator, agent);
+        ChartMetrics.agentCountedItsWork(agent);
+        // the named VM's only backup goes: so does its last-success series, the others stay
+        ChartMetrics.vmSeriesGoesWithItsLastBackup(deployment, client, NS, "web1-by-name", "node-a-qmp");
+    }
+
     private List<String> events(String name) {
         return client.v1().events().inNamespace(NS).list().getItems().stream()
                 .filter(e -> name.equals(e.getInvolvedObject().getName())).map(Event::getReason).toList();
