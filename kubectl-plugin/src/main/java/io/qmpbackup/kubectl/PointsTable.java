@@ -4,6 +4,7 @@ import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSchedule;
 import io.qmpbackup.api.v1alpha1.VMBackupStatus;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -29,7 +30,8 @@ final class PointsTable {
             VMBackupStatus s = b.getStatus();
             String level = s != null && s.level != null ? s.level
                     : b.getSpec() == null || b.getSpec().level == null ? null : b.getSpec().level.value();
-            t.row(b.getMetadata().getName(), time(b).toString(), level,
+            // to the second: fractions make the column ragged and say nothing a restore point needs
+            t.row(b.getMetadata().getName(), time(b).truncatedTo(ChronoUnit.SECONDS).toString(), level,
                     s == null || s.phase == null ? "Pending" : s.phase.value(), chain(s), s == null ? null : s.node);
         }
         return t.render("");
