@@ -7,6 +7,7 @@ import io.qmpbackup.api.v1alpha1.QemuVM;
 import io.qmpbackup.api.v1alpha1.StorageRef;
 import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMBackupSpec;
+import io.qmpbackup.api.v1alpha1.VMBackupStatus;
 import io.qmpbackup.api.v1alpha1.VmRef;
 import java.io.PrintWriter;
 import java.time.ZoneOffset;
@@ -76,7 +77,8 @@ class BackupCommand implements Callable<Integer> {
         }
         var status = RunWatch.forTerminal(out).await(created, () -> {
             VMBackup now = client.resources(VMBackup.class).inNamespace(ns).withName(created).get();
-            return now == null ? null : now.getStatus();
+            // a run without status yet is Pending; only a run that is gone is null
+            return now == null ? null : now.getStatus() == null ? new VMBackupStatus() : now.getStatus();
         }, RunWatch::terminal);
         return RunWatch.outcome(out, "VMBackup", created, status);
     }

@@ -45,7 +45,12 @@ public class KubectlQmpBackup {
     private KubernetesClient client;
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        CommandLine cli = commandLine();
+        int code = cli.execute(args);
+        // picocli's writers flush on println only: a table printed with print() would be lost at exit
+        cli.getOut().flush();
+        cli.getErr().flush();
+        System.exit(code);
     }
 
     /** The command line with the error handling of the plugin: one line per error, exit code 1. */

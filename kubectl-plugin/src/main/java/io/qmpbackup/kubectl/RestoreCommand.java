@@ -80,7 +80,8 @@ class RestoreCommand implements Callable<Integer> {
         }
         RunStatus s = RunWatch.forTerminal(out).await(created, () -> {
             VMRestore now = client.resources(VMRestore.class).inNamespace(ns).withName(created).get();
-            return now == null ? null : now.getStatus();
+            // a run without status yet is Pending; only a run that is gone is null
+            return now == null ? null : now.getStatus() == null ? new VMRestoreStatus() : now.getStatus();
         }, st -> RunWatch.terminal(st) || ((VMRestoreStatus) st).exportUri != null);
         if (s instanceof VMRestoreStatus rs && rs.exportUri != null && !RunWatch.terminal(rs)) {
             out.println("VMRestore " + created + " serving " + rs.exportUri + " until " + rs.expiresAt

@@ -39,8 +39,8 @@ final class RunWatch {
     }
 
     /**
-     * Polls {@code fetch} until {@code done} holds (or the run is gone: null), and returns the
-     * last status read.
+     * Polls {@code fetch} until {@code done} holds (or the run is gone: {@code fetch} returns null;
+     * a run without status yet is an empty status), and returns the last status read.
      */
     RunStatus await(String name, Supplier<RunStatus> fetch, Predicate<RunStatus> done) throws InterruptedException {
         ProgressLine meter = new ProgressLine();
