@@ -86,7 +86,7 @@ class BackupCommand implements Callable<Integer> {
     VMBackup backup(String ns, ZonedDateTime now) {
         VMBackup b = new VMBackup();
         b.setMetadata(new ObjectMetaBuilder().withNamespace(ns)
-                .withName(name != null ? name : vm + "-" + level.value() + "-" + RUN_ID.format(now)).build());
+                .withName(name != null ? name : runName(vm + "-" + level.value(), RUN_ID.format(now))).build());
         VMBackupSpec s = new VMBackupSpec();
         s.vm = new VmRef();
         s.vm.name = vm;
@@ -96,6 +96,13 @@ class BackupCommand implements Callable<Integer> {
         s.quiesce = quiesce ? Boolean.TRUE : null;
         b.setSpec(s);
         return b;
+    }
+
+    /** {@code prefix-suffix}, the prefix cut so the name stays within the 253 characters of an object name. */
+    static String runName(String prefix, String suffix) {
+        int room = 253 - suffix.length() - 1;
+        String p = prefix.length() <= room ? prefix : prefix.substring(0, room).replaceAll("[-.]+$", "");
+        return p + "-" + suffix;
     }
 
     static StorageRef storageRef(String value) {

@@ -98,7 +98,8 @@ class RestoreCommand implements Callable<Integer> {
     VMRestore restore(String ns, ZonedDateTime now) {
         VMRestore r = new VMRestore();
         r.setMetadata(new ObjectMetaBuilder().withNamespace(ns)
-                .withName(name != null ? name : run + "-" + mode.value() + "-" + BackupCommand.RUN_ID.format(now))
+                .withName(name != null ? name : BackupCommand.runName(run + "-" + mode.value(),
+                        BackupCommand.RUN_ID.format(now)))
                 .build());
         VMRestoreSpec s = new VMRestoreSpec();
         s.source = new RestoreSource();

@@ -35,7 +35,23 @@ final class RunWatch {
         } catch (NumberFormatException e) {
             // keep 80
         }
-        return new RunWatch(out, System.console() != null, width, Duration.ofSeconds(1));
+        return new RunWatch(out, terminal(), width, Duration.ofSeconds(1));
+    }
+
+    /**
+     * Whether stdin and stdout are a terminal. Up to Java 21 that is System.console() != null; from
+     * Java 22 on System.console() is there even on a pipe, and Console.isTerminal() tells.
+     */
+    static boolean terminal() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (ReflectiveOperationException e) {
+            return true; // before Java 22: a console is a terminal
+        }
     }
 
     /**

@@ -97,4 +97,12 @@ class CliTest {
         assertThat(r.getSpec().export.ttl).isEqualTo("30m");
         assertThat(r.getSpec().until).isEqualTo("INC-1700000000");
     }
+
+    @Test
+    void aRestoreOfARunWithALongNameGetsANameTheApiServerTakes() {
+        String run = "a".repeat(250);
+        ParseResult parsed = KubectlQmpBackup.commandLine().parseArgs("restore", run, "--mode", "rebase");
+        VMRestore r = ((RestoreCommand) parsed.subcommand().commandSpec().userObject()).restore("vms", NOW);
+        assertThat(r.getMetadata().getName()).hasSize(253).endsWith("a-20260301-090507");
+    }
 }

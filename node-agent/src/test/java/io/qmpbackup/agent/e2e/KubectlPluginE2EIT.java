@@ -78,6 +78,7 @@ class KubectlPluginE2EIT {
                 "agent:",
                 "  discovery: {interval: 0s}",
                 "  socketDirs: [" + vmDir + "]",
+                "  exports: {dir: " + base.resolve("exports") + "}",
                 "  storage: [{name: default, hostPath: " + storage + "}]", ""));
         ChartEnv chart = ChartEnv.render(client, values, "node-a", NS);
         deployment.startOperator(chart.operator);
@@ -136,10 +137,12 @@ class KubectlPluginE2EIT {
     @Test
     @Order(3)
     void pointsListTheVmsRunsNewestLast() throws Exception {
-        vm.guestWrite(disk, 26L * MIB, 2 * MIB, 0x32);
-        Run inc = plugin("backup", "web1", "--level", "inc", "--storage", "default/web1", "--name", "web1-inc",
-                "--wait");
+        vm.guestWrite(disk, 26L * MIB, 4 * MIB, 0x32);
+        // on a terminal (script(1) gives it one): the bar, redrawn in place with \r
+        Run inc = onTerminal("backup", "web1", "--level", "inc", "--storage", "default/web1", "--name", "web1-inc",
+                "--speed-limit", "1M", "--wait");
         assertThat(inc.exit()).as(inc.out() + inc.err()).isZero();
+        assertThat(inc.out()).contains("\rweb1-inc  [#", "] ", "% ", " of ", "VMBackup web1-inc Succeeded");
         Run r = plugin("points", "web1");
         assertThat(r.exit()).as(r.err()).isZero();
         List<String[]> rows = r.out().lines().map(l -> l.split(" {3,}")).toList();
@@ -227,6 +230,20 @@ class KubectlPluginE2EIT {
         assertThat(plugin("schedule", "run-now", "absent").err()).contains("no VMBackupSchedule absent");
     }
 
+    @Test
+    @Order(7)
+    void restoreExportWaitsUntilItServes() throws Exception {
+        Run r = plugin("restore", "web1-inc", "--mode", "export", "--ttl", "5m", "--name", "exported", "--wait");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        String uri = "nbd+unix:///web1.qcow2?socket=" + base.resolve("exports").resolve(NS).resolve("exported.sock");
+        assertThat(r.out()).contains("VMRestore exported serving " + uri + " until ",
+                "(kubectl delete vmrestore exported ends it)");
+        QemuTools.Result cmp = QemuTools.exec("qemu-img", "compare", "-f", "qcow2", "-F", "raw",
+                base.resolve("expected.qcow2").toString(), uri);
+        assertThat(cmp.exit()).as(cmp.out()).isZero();
+        client.resources(io.qmpbackup.api.v1alpha1.VMRestore.class).inNamespace(NS).withName("exported").delete();
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private void qemuVm(String name, Path qmpSocket) {
@@ -246,6 +263,19 @@ class KubectlPluginE2EIT {
     private Run plugin(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Deployment.repo().resolve("bin/kubectl-qmpbackup").toString()));
         cmd.addAll(List.of(args));
+        return exec(cmd, args);
+    }
+
+    /** The same on a pseudo-terminal: script(1) runs it and copies what the terminal showed to its stdout. */
+    private Run onTerminal(String... args) throws IOException, InterruptedException {
+        StringBuilder line = new StringBuilder("'" + Deployment.repo().resolve("bin/kubectl-qmpbackup") + "'");
+        for (String a : args) {
+            line.append(" '").append(a.replace("'", "'\\''")).append("'");
+        }
+        return exec(List.of("script", "-qec", line.toString(), "/dev/null"), args);
+    }
+
+    private Run exec(List<String> cmd, String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile(base, "out", ".txt");
         Path err = Files.createTempFile(base, "err", ".txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
