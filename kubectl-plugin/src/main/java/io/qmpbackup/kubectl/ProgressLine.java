@@ -14,6 +14,11 @@ import java.util.Deque;
  */
 final class ProgressLine {
     static final Duration WINDOW = Duration.ofSeconds(20);
+    /**
+     * Room kept right of the bar for the longest tail ("  100%  1023.9 MiB of 1023.9 MiB  1023.9
+     * MiB/s  ETA 99h59m"), so the bar keeps its length from one frame to the next.
+     */
+    private static final int TAIL_MAX = 58;
 
     private record Sample(long nanos, long bytes) {
     }
@@ -56,7 +61,7 @@ final class ProgressLine {
         if (p != null && p.bytesTotal != null && p.bytesDone != null) {
             b.append("  ").append(percent(p)).append('%');
             b.append("  ").append(Sizes.bytes(p.bytesDone)).append(" of ").append(Sizes.bytes(p.bytesTotal));
-            b.append(rateAndEta(p, rate));
+            b.append(rateAndEta(s, rate));
         }
         return b.toString();
     }
@@ -68,16 +73,18 @@ final class ProgressLine {
             return fit(phase(s), width);
         }
         String tail = String.format("  %3d%%  %s of %s%s", percent(p), Sizes.bytes(p.bytesDone),
-                Sizes.bytes(p.bytesTotal), rateAndEta(p, rate));
-        int cells = Math.max(10, Math.min(40, width - tail.length() - 2));
+                Sizes.bytes(p.bytesTotal), rateAndEta(s, rate));
+        int cells = Math.max(10, Math.min(40, width - TAIL_MAX - 2));
         int filled = (int) Math.round(cells * percent(p) / 100.0);
         return fit("[" + "#".repeat(filled) + ".".repeat(cells - filled) + "]" + tail, width);
     }
 
-    private static String rateAndEta(Progress p, double rate) {
-        if (rate <= 0) {
+    /** Only while it runs: an ended run has no ETA, and its last rate is not its average. */
+    private static String rateAndEta(RunStatus s, double rate) {
+        if (rate <= 0 || s.phase != io.qmpbackup.api.v1alpha1.Phase.RUNNING) {
             return "";
         }
+        Progress p = s.progress;
         long left = Math.max(0, p.bytesTotal - p.bytesDone);
         return "  " + Sizes.bytes((long) rate) + "/s  ETA " + Sizes.duration(Duration.ofSeconds((long) (left / rate)));
     }

@@ -52,11 +52,21 @@ class ProgressLineTest {
     @Test
     void theBarFillsWithThePercentageAndFitsTheWidth() {
         String bar = ProgressLine.bar(running(16 * MIB, 32 * MIB), 4.0 * MIB, 80);
-        assertThat(bar).startsWith("[" + "#".repeat(16) + ".".repeat(15) + "]")
+        assertThat(bar).startsWith("[" + "#".repeat(10) + ".".repeat(10) + "]")
                 .endsWith("   50%  16.0 MiB of 32.0 MiB  4.0 MiB/s  ETA 4s");
         assertThat(bar.length()).isLessThanOrEqualTo(80);
         assertThat(ProgressLine.bar(running(32 * MIB, 32 * MIB), -1, 200)).startsWith("[" + "#".repeat(40) + "]");
         assertThat(ProgressLine.bar(running(16 * MIB, 32 * MIB), 4.0 * MIB, 30)).hasSize(30);
+        assertThat(ProgressLine.bar(running(MIB, 32 * MIB), -1, 80).indexOf(']'))
+                .as("the bar keeps its length whether a rate is known or not")
+                .isEqualTo(ProgressLine.bar(running(16 * MIB, 32 * MIB), 4.0 * MIB, 80).indexOf(']'));
+    }
+
+    @Test
+    void anEndedRunShowsNoRateNorEta() {
+        RunStatus done = running(32 * MIB, 32 * MIB);
+        done.phase = Phase.SUCCEEDED;
+        assertThat(ProgressLine.plain(done, 4.0 * MIB)).isEqualTo("Succeeded  100%  32.0 MiB of 32.0 MiB");
     }
 
     @Test

@@ -154,6 +154,8 @@ class KubectlPluginE2EIT {
         assertThat(rows.get(2)[4]).startsWith(chain.substring(0, 8));
         assertThat(rows.get(1)[4]).isEqualTo(rows.get(2)[4]);
         assertThat(plugin("points", "nothing").out()).contains("No VMBackups of nothing in namespace vms.");
+        // -n overrides the kubeconfig context's namespace, after the subcommand as with kubectl
+        assertThat(plugin("points", "web1", "-n", "default").out()).contains("No VMBackups of web1 in namespace default.");
     }
 
     @Test
