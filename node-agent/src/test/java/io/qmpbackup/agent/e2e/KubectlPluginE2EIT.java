@@ -89,11 +89,17 @@ class KubectlPluginE2EIT {
         deployment.startAgent("agent", agentEnv);
         qemuVm("web1", vm.qmpSocket());
         qemuVm("broken", vmDir.resolve("broken.qmp"));
-        kubeconfig = Files.writeString(base.resolve("kubeconfig"), String.join("\n",
-                "apiVersion: v1", "kind: Config", "current-context: test",
+        kubeconfig = kubeconfig("kubeconfig", "test");
+    }
+
+    /** A kubeconfig with contexts test (namespace vms) and elsewhere (namespace default), {@code current} chosen. */
+    private Path kubeconfig(String file, String current) throws IOException {
+        return Files.writeString(base.resolve(file), String.join("\n",
+                "apiVersion: v1", "kind: Config", "current-context: " + current,
                 "clusters: [{name: test, cluster: {server: '" + deployment.apiServerUrl() + "'}}]",
                 "users: [{name: test, user: {token: test}}]",
-                "contexts: [{name: test, context: {cluster: test, user: test, namespace: " + NS + "}}]", ""));
+                "contexts: [{name: test, context: {cluster: test, user: test, namespace: " + NS + "}},",
+                "  {name: elsewhere, context: {cluster: test, user: test, namespace: default}}]", ""));
     }
 
     @AfterAll
@@ -156,6 +162,14 @@ class KubectlPluginE2EIT {
         assertThat(plugin("points", "nothing").out()).contains("No VMBackups of nothing in namespace vms.");
         // -n overrides the kubeconfig context's namespace, after the subcommand as with kubectl
         assertThat(plugin("points", "web1", "-n", "default").out()).contains("No VMBackups of web1 in namespace default.");
+        // --context and --kubeconfig choose as kubectl's do
+        assertThat(plugin("--context", "elsewhere", "points", "web1").out())
+                .contains("No VMBackups of web1 in namespace default.");
+        Path other = kubeconfig("kubeconfig-elsewhere", "elsewhere");
+        assertThat(plugin("points", "web1", "--kubeconfig", other.toString()).out())
+                .contains("No VMBackups of web1 in namespace default.");
+        assertThat(plugin("points", "web1", "--kubeconfig", other.toString(), "--context", "test").out())
+                .contains("web1-inc");
     }
 
     @Test
