@@ -99,8 +99,18 @@ class ReadmeExamplesTest {
                 kinds.add(columns);
             }
         }
-        List<String> tables = Files.readAllLines(Path.of("..", "README.md")).stream().map(String::strip)
-                .filter(l -> l.matches("NAME\\s{2,}[A-Z].*")).toList();
+        List<String> tables = new ArrayList<>();
+        String command = "";
+        for (String line : Files.readAllLines(Path.of("..", "README.md"))) {
+            String l = line.strip();
+            if (l.startsWith("$ ")) {
+                command = l;
+            } else if (l.startsWith("```")) {
+                command = "";
+            } else if (l.matches("NAME\\s{2,}[A-Z].*") && !command.contains("kubectl qmpbackup")) {
+                tables.add(l); // the plugin prints tables of its own (points)
+            }
+        }
         assertThat(tables).as("the README shows kubectl tables").isNotEmpty();
         for (String header : tables) {
             List<String> shown = List.of(header.split("\\s{2,}"));
