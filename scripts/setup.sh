@@ -33,4 +33,5 @@ fi
 qemu-system-x86_64 --version | head -n1
 cd "$top"
 mvn -q -B -DskipTests package
+bash "$top/scripts/cds.sh"
 echo "setup: built $top/engine/target/engine.jar (bin/qmpbackup, bin/qmprestore) and the agent and operator"
