@@ -12,6 +12,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/qmpbackup-instant}
 [ -f "$top/engine/target/engine.jar" ] || (cd "$top" && mvn -q -B -DskipTests package)
+[ -f "$top/engine/target/engine.jsa" ] || bash "$top/scripts/cds.sh"   # the CLI start the README measures
 
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=""
