@@ -188,12 +188,19 @@ class RemoteReplicationTest {
         Path a = tmp.resolve("a");
         service().download(same, "disk1.qcow2", a, new RecordingLog());
         assertThat(a.resolve("disk1.qcow2")).isDirectoryNotContaining("glob:**/FULL-1000-*");
-        assertThat(a.resolve("disk1.qcow2.chain.json")).content().doesNotContain("FULL-1000").contains("INC-2002");
+        assertThat(entries(a)).containsExactly("FULL-2000-disk1.qcow2", "INC-2001-disk1.qcow2",
+                "INC-2002-disk1.qcow2");
         Path b = tmp.resolve("b");
         service().download(longer, "disk1.qcow2", b, new RecordingLog());
         assertThat(b.resolve("disk1.qcow2").resolve("FULL-1000-disk1.qcow2")).exists();
-        assertThat(b.resolve("disk1.qcow2.chain.json")).content().contains("FULL-1000", "INC-1001", "INC-2002");
+        assertThat(entries(b)).containsExactly("FULL-1000-disk1.qcow2", "INC-1001-disk1.qcow2",
+                "FULL-2000-disk1.qcow2", "INC-2001-disk1.qcow2", "INC-2002-disk1.qcow2");
         assertThat(ChecksumFile.of(b)).containsKeys("FULL-1000-disk1.qcow2", "INC-2002-disk1.qcow2");
+    }
+
+    private static java.util.List<String> entries(Path root) throws Exception {
+        return io.qmpbackup.engine.repository.ChainManifest.read(root.resolve("disk1.qcow2.chain.json")).orElseThrow()
+                .entries.stream().map(e -> e.file).toList();
     }
 
     private static RemoteConfig withKeepLast(RemoteConfig c, int keepLast) {
