@@ -138,7 +138,7 @@ class RemoteReplicationTest {
         RemoteConfig c = bucket();
         assertThat(service().replicate(t.target(), c, null, new RecordingLog()).offsite()).isTrue();
         String key = c.key("disk1.qcow2/" + inc.getFileName());
-        damage(c.bucket(), key, 1234);
+        damage(s3.blobs(), c.bucket(), key, 1234);
 
         Path root = tmp.resolve("elsewhere");
         assertThatThrownBy(() -> service().download(c, "disk1.qcow2", root, new RecordingLog()))
@@ -150,13 +150,12 @@ class RemoteReplicationTest {
     }
 
     /** Flips one byte of a stored object behind S3's back, keeping its metadata. */
-    static void damage(String bucket, String key, int at) throws Exception {
-        Blob b = s3.blobs().getBlob(bucket, key);
+    static void damage(org.jclouds.blobstore.BlobStore blobs, String bucket, String key, int at) throws Exception {
+        Blob b = blobs.getBlob(bucket, key);
         byte[] bytes = b.getPayload().openStream().readAllBytes();
         bytes[at] ^= 0x5a;
-        Blob changed = s3.blobs().blobBuilder(key).payload(bytes)
-                .userMetadata(b.getMetadata().getUserMetadata()).build();
-        s3.blobs().putBlob(bucket, changed);
+        blobs.putBlob(bucket, blobs.blobBuilder(key).payload(bytes).userMetadata(b.getMetadata().getUserMetadata())
+                .build());
     }
 
     @Test
