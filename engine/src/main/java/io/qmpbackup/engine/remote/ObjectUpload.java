@@ -86,7 +86,7 @@ final class ObjectUpload {
                 } else {
                     p.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
                 }
-            }, RequestBody.fromBytes(body));
+            }, body(body));
         } catch (SdkException e) {
             throw store.failure("upload", key, e);
         }
@@ -117,29 +117,8 @@ final class ObjectUpload {
             }
         }
         String id = uploadId;
-        int parts = (int) ((size + part - 1) / part);
-        Semaphore inFlight = new Semaphore(Math.max(1, store.config().parallelParts()));
-        List<Future<PartResult>> futures = new ArrayList<>();
         MessageDigest whole = sha("SHA-256");
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n = 1; n <= parts; n++) {
-                byte[] buf = in.readNBytes((int) Math.min(part, size - (n - 1) * part));
-                whole.update(buf);
-                inFlight.acquire();
-                int number = n;
-                boolean last = n == parts;
-                futures.add(pool.submit(() -> {
-                    try {
-                        return sendPart(key, id, sha256, number, buf, last, part, earlier.get(number));
-                    } finally {
-                        inFlight.release();
-                    }
-                }));
-            }
-            if (in.read() >= 0) {
-                throw mismatch(file);
-            }
-        }
+        List<Future<PartResult>> futures = submitParts(file, key, id, sha256, size, part, earlier, whole);
         List<CompletedPart> done = new ArrayList<>();
         long bytes = 0;
         int reused = 0;
@@ -169,6 +148,34 @@ final class ObjectUpload {
         return new Sent(bytes, reused);
     }
 
+    /** Reads the file part by part (hashing it whole) and hands each part to the pool, a few in flight. */
+    private List<Future<PartResult>> submitParts(Path file, String key, String id, String sha256, long size,
+            long part, Map<Integer, Part> earlier, MessageDigest whole) throws IOException, InterruptedException {
+        int parts = (int) ((size + part - 1) / part);
+        Semaphore inFlight = new Semaphore(Math.max(1, store.config().parallelParts()));
+        List<Future<PartResult>> futures = new ArrayList<>();
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n = 1; n <= parts; n++) {
+                byte[] buf = in.readNBytes((int) Math.min(part, size - (n - 1) * part));
+                whole.update(buf);
+                inFlight.acquire();
+                int number = n;
+                boolean last = n == parts;
+                futures.add(pool.submit(() -> {
+                    try {
+                        return sendPart(key, id, sha256, number, buf, last, part, earlier.get(number));
+                    } finally {
+                        inFlight.release();
+                    }
+                }));
+            }
+            if (in.read() >= 0) {
+                throw mismatch(file);
+            }
+        }
+        return futures;
+    }
+
     private record PartResult(CompletedPart part, long bytes, boolean reused, boolean stale) {
     }
 
@@ -194,11 +201,17 @@ final class ObjectUpload {
                 } else {
                     u.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
                 }
-            }, RequestBody.fromBytes(body)).eTag();
+            }, body(body)).eTag();
             return new PartResult(completed(number, etag, sum), body.length, false, stale);
         } catch (SdkException e) {
             throw store.failure("upload part " + number + " of", key, e);
         }
+    }
+
+    /** The part as a request body without the copy RequestBody.fromBytes makes (parts are up to part-size each). */
+    private static RequestBody body(byte[] b) {
+        return RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(b), b.length,
+                "application/octet-stream");
     }
 
     private boolean md5() {

@@ -43,13 +43,29 @@ final class FakeTarget {
 
     /** Adds a backup of {@code size} random bytes taken at {@code epoch}; returns its file. */
     Path add(String level, long epoch, int size) throws IOException {
-        // read back: a prune in between rewrote it
-        manifest = ChainManifest.read(manifestFile()).orElse(manifest);
-        String name = level.toUpperCase(java.util.Locale.ROOT) + "-" + epoch + "-" + DISK;
         byte[] b = new byte[size];
         random.nextBytes(b);
-        Path f = folder().resolve(name);
+        Path f = folder().resolve(name(level, epoch));
         Files.write(f, b);
+        return record(level, epoch, f);
+    }
+
+    /** Adds a copy of {@code image} (a real qcow2, for a restore) as a backup taken at {@code epoch}. */
+    Path addCopy(String level, long epoch, Path image) throws IOException {
+        Path f = folder().resolve(name(level, epoch));
+        Files.copy(image, f);
+        return record(level, epoch, f);
+    }
+
+    private static String name(String level, long epoch) {
+        return level.toUpperCase(java.util.Locale.ROOT) + "-" + epoch + "-" + DISK;
+    }
+
+    private Path record(String level, long epoch, Path f) throws IOException {
+        // read back: a prune in between rewrote it
+        manifest = ChainManifest.read(manifestFile()).orElse(manifest);
+        String name = f.getFileName().toString();
+        long size = Files.size(f);
         ChainManifest.Entry e = new ChainManifest.Entry();
         e.level = level;
         e.file = name;
