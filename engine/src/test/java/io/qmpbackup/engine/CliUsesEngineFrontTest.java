@@ -34,6 +34,9 @@ class CliUsesEngineFrontTest {
             "io.qmpbackup.engine.restore.ChainVerifier",
             "io.qmpbackup.engine.repository.QemuImg",
             "io.qmpbackup.engine.repository.TargetLock",
+            "io.qmpbackup.engine.remote.RemoteStore",
+            "io.qmpbackup.engine.remote.Replicator",
+            "io.qmpbackup.engine.remote.RemoteShadow",
             "io.qmpbackup.engine.qmp.QmpClient",
             "io.qmpbackup.engine.qmp.JsonLineChannel");
 

@@ -17,7 +17,8 @@ import com.tngtech.archunit.lang.ArchRule;
  *
  * <pre>
  *   cli        the command lines        (nothing in the engine may use it)
- *   service    the engine's one front   may use restore, retention, backup, repository, qmp
+ *   service    the engine's one front   may use remote, restore, retention, backup, repository, qmp
+ *   remote     off-site copies (S3)     may use restore, backup, repository, qmp
  *   restore    retention                each may use backup, repository, qmp, not each other
  *   backup                              may use repository, qmp
  *   repository                          may use qmp
@@ -35,6 +36,7 @@ class EngineArchitectureTest {
         "io.qmpbackup.engine.repository..",
         "io.qmpbackup.engine.retention..",
         "io.qmpbackup.engine.service..",
+        "io.qmpbackup.engine.remote..",
     };
 
     /** What the engine proper must not use: Kubernetes, Quarkus, CDI/JAX-RS, the CRs, its callers. */
@@ -72,6 +74,7 @@ class EngineArchitectureTest {
             .layer("backup").definedBy("io.qmpbackup.engine.backup..")
             .layer("restore").definedBy("io.qmpbackup.engine.restore..")
             .layer("retention").definedBy("io.qmpbackup.engine.retention..")
+            .layer("remote").definedBy("io.qmpbackup.engine.remote..")
             .layer("service").definedBy("io.qmpbackup.engine.service..")
             .layer("cli").definedBy("io.qmpbackup.engine.cli..")
             .whereLayer("qmp").mayNotAccessAnyLayer()
@@ -79,7 +82,8 @@ class EngineArchitectureTest {
             .whereLayer("backup").mayOnlyAccessLayers("repository", "qmp")
             .whereLayer("restore").mayOnlyAccessLayers("backup", "repository", "qmp")
             .whereLayer("retention").mayOnlyAccessLayers("backup", "repository", "qmp")
-            .whereLayer("service").mayOnlyAccessLayers("restore", "retention", "backup", "repository", "qmp")
+            .whereLayer("remote").mayOnlyAccessLayers("restore", "backup", "repository", "qmp")
+            .whereLayer("service").mayOnlyAccessLayers("remote", "restore", "retention", "backup", "repository", "qmp")
             .whereLayer("cli").mayNotBeAccessedByAnyLayer()
             .ensureAllClassesAreContainedInArchitecture()
             .because("each layer builds only on those below it; a new engine package needs a place in"

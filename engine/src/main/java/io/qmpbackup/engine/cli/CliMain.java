@@ -67,6 +67,12 @@ final class CliMain {
     }
 
     static int run(String name, Tool top, String... args) {
+        // the S3 SDK logs through SLF4J, which has no provider here and says so on stderr: our log
+        // reports what the remote did, the SDK's own lines are not wanted
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+            System.setProperty("slf4j.internal.verbosity", "WARN");
+        }
         CommandLine cl = new CommandLine(top);
         for (CommandLine sub : cl.getSubcommands().values()) {
             // -V on a command prints the tool's version, not an empty line

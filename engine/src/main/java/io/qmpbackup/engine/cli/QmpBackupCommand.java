@@ -32,7 +32,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "qmpbackup", mixinStandardHelpOptions = true, version = "qmpbackup (QMPBackup Operator) 0.1.0",
         description = "Live full and incremental backups of running QEMU virtual machines through QMP.",
         subcommands = {QmpBackupCommand.Backup.class, QmpBackupCommand.Info.class, QmpBackupCommand.Cleanup.class,
-            QmpBackupCommand.Prune.class, LiveRestoreCommands.Stream.class, ListCommands.TargetPoints.class,
+            QmpBackupCommand.Prune.class, RemoteCommands.Replicate.class, LiveRestoreCommands.Stream.class, ListCommands.TargetPoints.class,
             ListCommands.Completion.class, CommandLine.HelpCommand.class})
 public final class QmpBackupCommand extends CliMain.Tool implements Callable<Integer> {
 
@@ -166,10 +166,16 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
         @CommandLine.Mixin
         RetentionOptions retention;
 
+        @Option(names = "--remote", description = "after the backup (and its prune), replicate the target to this"
+                + " remote (a config file); a failed upload leaves the backup and exits 3")
+        Path remote;
+
         @Override
         public Integer call() throws Exception {
             RetentionPolicy policy = retention.policy(this);
             TargetCheck.folder(target, "backup target", "--target");
+            io.qmpbackup.engine.remote.RemoteConfig remoteConfig = remote == null ? null
+                    : RemoteCommands.load(remote, this);
             if (fleeceDir != null) {
                 TargetCheck.folder(fleeceDir, "fleece folder", "--fleece-dir");
             }
@@ -184,7 +190,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
             Cancellation cancel = new Cancellation();
             SignalGuard.watch(cancel);
             BackupOutcome outcome = BackupService.standard().backup(new BackupRequest(top.socket(),
-                    top.connectTimeout(), options, policy), top.log, cancel);
+                    top.connectTimeout(), options, policy, remoteConfig), top.log, cancel);
             BackupResult result = outcome.backup();
             for (BackupResult.DiskResult d : result.disks()) {
                 top.log.info("  " + d.disk() + ": " + d.level().lower() + " " + d.file());
@@ -197,7 +203,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                 throw new java.io.IOException("the backup succeeded, but retention did not run: "
                         + outcome.retention().failure());
             }
-            return 0;
+            return outcome.replication() == null ? 0 : RemoteCommands.report(outcome.replication(), top.log);
         }
     }
 

@@ -23,10 +23,26 @@ import picocli.CommandLine.ScopeType;
         subcommands = {QmpRestoreCommand.Rebase.class, QmpRestoreCommand.Commit.class, QmpRestoreCommand.Merge.class,
                 QmpRestoreCommand.SnapshotRebase.class, QmpRestoreCommand.Verify.class, QmpRestoreCommand.Vm.class,
                 QmpRestoreCommand.Tpm.class, LiveRestoreCommands.Instant.class, LiveRestoreCommands.Export.class,
-                ListCommands.FolderPoints.class, ListCommands.Completion.class, CommandLine.HelpCommand.class})
+                RemoteCommands.Download.class, ListCommands.FolderPoints.class, ListCommands.Completion.class, CommandLine.HelpCommand.class})
 public final class QmpRestoreCommand extends CliMain.Tool implements Callable<Integer> {
     @Option(names = "--skip-check", scope = ScopeType.INHERIT, description = "do not run qemu-img check first")
     boolean skipCheck;
+
+    @Option(names = "--remote", description = "restore from this remote (a config file): --dir is then the disk"
+            + " folder's path in the remote; merge and download only")
+    Path remote;
+
+    @Option(names = "--download-dir", description = "with --remote: where the chain is downloaded to (kept);"
+            + " default: a folder beside the target file, removed after the restore")
+    Path downloadDir;
+
+    io.qmpbackup.engine.remote.RemoteConfig remoteConfig(Object command) {
+        if (remote == null) {
+            throw new CommandLine.ParameterException(new CommandLine(command), "download needs --remote CONFIG"
+                    + " before the command: qmprestore --remote remote.properties download --dir ... --to ...");
+        }
+        return RemoteCommands.load(remote, command);
+    }
 
 
     @CommandLine.Spec
@@ -56,6 +72,10 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
 
         abstract RestoreRequest request();
 
+        Integer fromRemote() throws Exception {
+            return fromRemoteOf(this);
+        }
+
         RestoreRequest request(RestoreRequest.Mode mode, Path targetFile, long rateLimit) {
             return new RestoreRequest(mode, dir, until, targetFile, top.skipCheck, rateLimit,
                     filter == null || filter.isEmpty() ? null : filter);
@@ -64,6 +84,9 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         @Override
         public Integer call() throws Exception {
             RestoreService service = RestoreService.standard();
+            if (top.remote != null) {
+                return fromRemote();
+            }
             if (dryRun) {
                 service.plan(request(), top.log).forEach(System.out::println);
                 return 0;
@@ -73,6 +96,42 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
             service.restore(request(), top.log, cancel);
             top.log.info("done");
             return 0;
+        }
+    }
+
+    /** merge from the remote: download the chain, checked, then merge from the local copy. */
+    private static Integer fromRemoteOf(ChainCommand c) throws Exception {
+        RestoreRequest q = c.request();
+        if (q.mode() != RestoreRequest.Mode.MERGE || c.dryRun) {
+            throw new CommandLine.ParameterException(new CommandLine(c), "with --remote only merge (into a new"
+                    + " --targetfile) and download run: rebase, commit and snapshotrebase change the"
+                    + " folder in place; download it (qmprestore --remote ... download) and run them there");
+        }
+        var config = c.top.remoteConfig(c);
+        boolean scratch = c.top.downloadDir == null;
+        Path root = scratch ? q.targetFile().toAbsolutePath().resolveSibling(q.targetFile().getFileName()
+                + ".download") : c.top.downloadDir;
+        Cancellation cancel = new Cancellation();
+        SignalGuard.watch(cancel);
+        try {
+            io.qmpbackup.engine.service.RemoteService.standard().restore(config, c.dir.toString(), root, q, c.top.log,
+                    cancel);
+        } finally {
+            if (scratch) {
+                deleteTree(root);
+            }
+        }
+        c.top.log.info("done");
+        return 0;
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        if (java.nio.file.Files.exists(root)) {
+            try (var s = java.nio.file.Files.walk(root)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package io.qmpbackup.engine.service;
 
 import io.qmpbackup.engine.backup.BackupOptions;
+import io.qmpbackup.engine.remote.RemoteConfig;
 import io.qmpbackup.engine.retention.RetentionPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,8 +13,15 @@ import java.time.Duration;
  * @param connectTimeout how long to wait for QEMU's greeting
  * @param options        what the run does (level, target, disks, quiesce, ...)
  * @param retention      the policy to prune the target with after a successful backup, or null
+ * @param remote         where to replicate the target after a successful backup (and its prune), or null
  */
-public record BackupRequest(Path socket, Duration connectTimeout, BackupOptions options, RetentionPolicy retention) {
+public record BackupRequest(Path socket, Duration connectTimeout, BackupOptions options, RetentionPolicy retention,
+        RemoteConfig remote) {
+    /** A backup with no off-site copy. */
+    public BackupRequest(Path socket, Duration connectTimeout, BackupOptions options, RetentionPolicy retention) {
+        this(socket, connectTimeout, options, retention, null);
+    }
+
     public BackupRequest {
         if (socket == null) {
             throw new IllegalArgumentException("no QMP socket given: pass --socket PATH");

@@ -49,7 +49,9 @@ public final class BackupService {
 
     /**
      * Runs the backup; after it succeeded, the retention policy. The backup stands whatever the
-     * prune does: a prune that cannot run is reported in the outcome and leaves every file.
+     * prune does: a prune that cannot run is reported in the outcome and leaves every file. With a
+     * remote, the target is then replicated; a failed upload is reported in the outcome, the local
+     * backup stands.
      */
     public BackupOutcome backup(BackupRequest request, BackupLog log, Cancellation cancel)
             throws BackupException, QmpException {
@@ -62,7 +64,17 @@ public final class BackupService {
         if (request.retention() != null) {
             retention = pruneAfterBackup(request.options().target(), request.retention(), log);
         }
-        return new BackupOutcome(result, retention);
+        ReplicationOutcome replication = null;
+        if (request.remote() != null) {
+            try {
+                replication = new RemoteService(clock, lockWait).replicate(request.options().target(),
+                        request.remote(), request.retention(), log);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                replication = ReplicationOutcome.failed("interrupted", 0);
+            }
+        }
+        return new BackupOutcome(result, retention, replication);
     }
 
     private PruneOutcome pruneAfterBackup(Path target, RetentionPolicy policy, BackupLog log) {

@@ -1,0 +1,85 @@
+package io.qmpbackup.engine.remote;
+
+import io.qmpbackup.engine.backup.BackupLog;
+import io.qmpbackup.engine.repository.ChecksumRecord;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Downloads one disk's backup folder from the remote into a local folder laid out as the target
+ * was: {@code <root>/<dir>} with the chain manifest, uuid, image config and vm.json beside it.
+ * The folder's integrity record comes first; every backup file is checked against it, so a
+ * damaged, missing or foreign object is named and nothing unchecked reaches a restore.
+ */
+public final class ChainDownload {
+    private final RemoteStore store;
+    private final BackupLog log;
+
+    public ChainDownload(RemoteStore store, BackupLog log) {
+        this.store = store;
+        this.log = log;
+    }
+
+    /** What was downloaded: the local disk folder, files and bytes. */
+    public record Result(Path folder, int files, long bytes) {
+    }
+
+    /** @param dir the disk folder's path in the remote, relative to the prefix (e.g. {@code 2026-12/disk1.qcow2}) */
+    public Result download(String dir, Path root) throws IOException {
+        String d = dir.replaceAll("^/+|/+$", "");
+        if (d.isEmpty() || d.contains("..")) {
+            throw new RemoteException("--dir must name a disk folder in the remote, such as disk1.qcow2 or"
+                    + " 2026-12/disk1.qcow2, not '" + dir + "'");
+        }
+        String parent = d.contains("/") ? d.substring(0, d.lastIndexOf('/')) : "";
+        String image = d.substring(d.lastIndexOf('/') + 1);
+        Map<String, Long> inFolder = store.list(store.config().key(d) + "/");
+        if (inFolder.isEmpty()) {
+            throw new RemoteException("the remote holds nothing under " + store.config().key(d) + "/ in bucket "
+                    + store.config().bucket() + ": give --dir as the disk folder's path relative to the target");
+        }
+        ObjectDownload down = new ObjectDownload(store);
+        Path folder = root.resolve(d);
+        int files = 0;
+        long bytes = 0;
+        String beside = parent.isEmpty() ? "" : parent + "/";
+        for (String rel : List.of(beside + image + ".chain.json", beside + "uuid", beside + image + ".config",
+                beside + "vm.json")) {
+            if (store.head(store.config().key(rel)).isPresent()) {
+                down.download(store.config().key(rel), root.resolve(rel), null);
+                files++;
+            }
+        }
+        Map<String, String> sums = new HashMap<>();
+        for (String key : inFolder.keySet()) {
+            String rel = store.config().relative(key);
+            if (TargetFiles.isRecord(rel)) {
+                down.download(key, root.resolve(rel), null);
+                files++;
+                if (ChecksumRecord.isRecord(root.resolve(rel).getFileName().toString())) {
+                    sums.putAll(ChecksumRecord.readSums(root.resolve(rel)));
+                }
+            }
+        }
+        if (sums.isEmpty()) {
+            throw new RemoteException("the remote folder " + store.config().key(d) + "/ has no integrity record"
+                    + " (SHA256SUMS-*.config): its files cannot be checked, nothing is restored from it");
+        }
+        for (Map.Entry<String, String> e : sums.entrySet()) {
+            String key = store.config().key(d + "/" + e.getKey());
+            if (!inFolder.containsKey(key)) {
+                throw new RemoteException("remote object s3://" + store.config().bucket() + "/" + key + " is missing"
+                        + " (the integrity record lists it): the remote copy is incomplete");
+            }
+            down.download(key, folder.resolve(e.getKey()), e.getValue());
+            files++;
+            bytes += Files.size(folder.resolve(e.getKey()));
+            log.info("remote: downloaded and checked " + d + "/" + e.getKey());
+        }
+        return new Result(folder, files, bytes);
+    }
+}

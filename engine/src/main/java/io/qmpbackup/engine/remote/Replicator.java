@@ -1,0 +1,85 @@
+package io.qmpbackup.engine.remote;
+
+import io.qmpbackup.engine.backup.BackupLog;
+import io.qmpbackup.engine.remote.TargetFiles.LocalFile;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Uploads files to the remote, one file at a time with its parts in parallel. An object that
+ * already holds the file (its SHA-256 and size, under the same key id) is skipped, which is what
+ * makes a replication cut short resumable file by file; within a file, {@link ObjectUpload}
+ * continues the unfinished multipart upload. After each upload the object's head is read back:
+ * the object counts only when it is there with the file's size and SHA-256.
+ */
+public final class Replicator implements AutoCloseable {
+    private final RemoteStore store;
+    private final BackupLog log;
+    private final ExecutorService parts;
+    private final RateLimit rate;
+
+    public Replicator(RemoteStore store, BackupLog log) {
+        this.store = store;
+        this.log = log;
+        this.parts = Executors.newFixedThreadPool(Math.max(1, store.config().parallelParts()), r -> {
+            Thread t = new Thread(r, "s3-part");
+            t.setDaemon(true);
+            return t;
+        });
+        this.rate = new RateLimit(store.config().bandwidthLimit());
+    }
+
+    /**
+     * What the upload of a set of files did.
+     *
+     * @param failures one line per file that is not verified on the remote
+     */
+    public record Result(int uploaded, int skipped, long bytesSent, int partsReused, List<String> failures) {
+        public boolean complete() {
+            return failures.isEmpty();
+        }
+    }
+
+    /** Uploads each file not on the remote yet; a failed file is reported and the next one tried. */
+    public Result upload(List<LocalFile> files) throws InterruptedException {
+        int uploaded = 0;
+        int skipped = 0;
+        long bytes = 0;
+        int reused = 0;
+        List<String> failures = new ArrayList<>();
+        ObjectUpload up = new ObjectUpload(store, parts, rate);
+        for (LocalFile f : files) {
+            String key = store.config().key(f.relative());
+            try {
+                if (store.holds(key, f.sha256(), f.size())) {
+                    skipped++;
+                    log.debug("remote: " + f.relative() + " already there");
+                    continue;
+                }
+                ObjectUpload.Sent s = up.upload(f.path(), key, f.sha256(), f.size());
+                if (!store.holds(key, f.sha256(), f.size())) {
+                    throw new RemoteException("s3://" + store.config().bucket() + "/" + key + " does not hold the"
+                            + " uploaded file after its upload (size or SHA-256 differ)");
+                }
+                uploaded++;
+                bytes += s.bytes();
+                reused += s.partsReused();
+                log.info("remote: uploaded " + f.relative() + " (" + f.size() + " bytes"
+                        + (s.partsReused() > 0 ? ", " + s.partsReused() + " part(s) from an earlier attempt" : "")
+                        + ")");
+            } catch (IOException | RuntimeException e) {
+                failures.add(f.relative() + ": " + e.getMessage());
+                log.warn("remote: " + f.relative() + " not uploaded: " + e.getMessage());
+            }
+        }
+        return new Result(uploaded, skipped, bytes, reused, List.copyOf(failures));
+    }
+
+    @Override
+    public void close() {
+        parts.shutdownNow();
+    }
+}

@@ -1,0 +1,58 @@
+package io.qmpbackup.engine.remote;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The remote config file: secrets from the environment or files, never from the config, never shown. */
+class RemoteConfigTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void secretsComeFromTheEnvironmentOrFilesAndNeverShow() throws Exception {
+        Files.writeString(tmp.resolve("secret"), "s3cr3t-value\n");
+        Files.writeString(tmp.resolve("key"), Base64.getEncoder().encodeToString(new byte[32]));
+        Path f = tmp.resolve("remote.properties");
+        Files.writeString(f, "endpoint=http://127.0.0.1:9000\nbucket=backups\nprefix=/node1/\naccess-key-id=AKID\n"
+                + "secret-access-key-file=secret\nencryption-key-file=key\npart-size=8M\nbandwidth-limit=10M\n"
+                + "keep-last=7\npart-checksum=md5\n");
+        RemoteConfig c = RemoteConfig.load(f, Map.of());
+        assertThat(c.secretAccessKey().value()).isEqualTo("s3cr3t-value");
+        assertThat(c.prefix()).isEqualTo("node1");
+        assertThat(c.key("disk1.qcow2/uuid")).isEqualTo("node1/disk1.qcow2/uuid");
+        assertThat(c.partSize()).isEqualTo(8L << 20);
+        assertThat(c.bandwidthLimit()).isEqualTo(10L << 20);
+        assertThat(c.hasOwnRetention()).isTrue();
+        assertThat(c.md5Checksums()).isTrue();
+        assertThat(c.encryptionKey()).hasSize(32);
+        assertThat(c.toString()).doesNotContain("s3cr3t").doesNotContain("AKID").contains("encrypted");
+        assertThat(c.secretAccessKey().toString()).doesNotContain("s3cr3t");
+
+        Path env = tmp.resolve("env.properties");
+        Files.writeString(env, "bucket=backups\n");
+        RemoteConfig e = RemoteConfig.load(env, Map.of(RemoteConfig.ENV_ACCESS_KEY, "id",
+                RemoteConfig.ENV_SECRET_KEY, "from-env"));
+        assertThat(e.secretAccessKey().value()).isEqualTo("from-env");
+        assertThat(e.encryptionKey()).isNull();
+        assertThatThrownBy(() -> RemoteConfig.load(env, Map.of())).hasMessageContaining("no credentials");
+    }
+
+    @Test
+    void aSecretWrittenIntoTheConfigOrAShortKeyIsRefused() throws Exception {
+        Path f = tmp.resolve("remote.properties");
+        Files.writeString(f, "bucket=backups\nsecret-access-key=plain\n");
+        assertThatThrownBy(() -> RemoteConfig.load(f, Map.of())).hasMessageContaining("secret-access-key-file")
+                .hasMessageNotContaining("plain");
+        Files.writeString(f, "bucket=backups\nencryption-key-env=K\n");
+        assertThatThrownBy(() -> RemoteConfig.load(f, Map.of("K", Base64.getEncoder().encodeToString(new byte[16]),
+                RemoteConfig.ENV_ACCESS_KEY, "a", RemoteConfig.ENV_SECRET_KEY, "b")))
+                .hasMessageContaining("must be 32 bytes");
+    }
+}

@@ -1,0 +1,79 @@
+package io.qmpbackup.engine.testing;
+
+import io.qmpbackup.engine.remote.RemoteConfig;
+import java.net.URI;
+import java.util.Properties;
+import java.util.UUID;
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.S3Proxy;
+import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.BlobStore;
+import org.jclouds.blobstore.BlobStoreContext;
+
+/**
+ * A real S3 implementation for the remote tests: S3Proxy in this JVM on 127.0.0.1 (a free port),
+ * over jclouds' in-memory blob store, with signature v4 authentication and credentials made up
+ * per server. {@link #blobs} reaches the stored objects behind S3's back (to damage one).
+ */
+public final class S3TestServer implements AutoCloseable {
+    private final S3Proxy proxy;
+    private final BlobStoreContext context;
+    private final String id = "test-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String secret = UUID.randomUUID().toString();
+
+    private S3TestServer() throws Exception {
+        Properties p = new Properties();
+        context = ContextBuilder.newBuilder("transient").credentials("local", "local").overrides(p)
+                .build(BlobStoreContext.class);
+        proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, id, secret)
+                // S3Proxy refuses x-amz-checksum-* (HTTP 501) otherwise; it checks Content-MD5, not those
+                .ignoreUnknownHeaders(true).build();
+        proxy.start();
+        long until = System.nanoTime() + 20_000_000_000L;
+        while (!"STARTED".equals(proxy.getState())) {
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("S3Proxy did not start within 20 s (state " + proxy.getState() + ")");
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    public static S3TestServer start() throws Exception {
+        return new S3TestServer();
+    }
+
+    public URI endpoint() {
+        return URI.create("http://127.0.0.1:" + proxy.getPort());
+    }
+
+    /** The objects as stored, for damaging one behind S3's back. */
+    public BlobStore blobs() {
+        return context.getBlobStore();
+    }
+
+    /** Creates a bucket and returns a config for it, with {@code key} (32 bytes) as encryption key or none. */
+    public RemoteConfig config(String bucket, String prefix, byte[] key) {
+        RemoteConfig c = new RemoteConfig(endpoint(), bucket, prefix, "us-east-1", true, new RemoteConfig.Secret(id),
+                new RemoteConfig.Secret(secret), key, 5L << 20, 4, 0, true, 0, 0, 0, 0);
+        try (software.amazon.awssdk.services.s3.S3Client client = software.amazon.awssdk.services.s3.S3Client.builder()
+                .endpointOverride(endpoint()).forcePathStyle(true)
+                .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(id, secret))).build()) {
+            client.createBucket(b -> b.bucket(bucket));
+        }
+        return c;
+    }
+
+    /** The credentials as a process would get them from its environment. */
+    public java.util.Map<String, String> environment() {
+        return java.util.Map.of(RemoteConfig.ENV_ACCESS_KEY, id, RemoteConfig.ENV_SECRET_KEY, secret);
+    }
+
+    @Override
+    public void close() throws Exception {
+        proxy.stop();
+        context.close();
+    }
+}
