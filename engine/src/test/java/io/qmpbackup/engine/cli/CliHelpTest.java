@@ -37,8 +37,8 @@ class CliHelpTest {
                 }
             }
         }
-        // qmpbackup: backup info cleanup prune stream list completion help; qmprestore: 12 commands
-        assertThat(checked).isEqualTo(3 * (8 + 12));
+        // qmpbackup: backup info cleanup prune replicate stream list completion help; qmprestore: 13 commands
+        assertThat(checked).isEqualTo(3 * (9 + 13));
     }
 
     @Test
@@ -52,7 +52,7 @@ class CliHelpTest {
         InProcessCli none = InProcessCli.qmpbackup();
         assertThat(none.exitCode()).isEqualTo(2);
         assertThat(none.stderr().strip()).isEqualTo("qmpbackup: error: missing command: backup, info, cleanup,"
-                + " prune, stream, list, completion, help (see qmpbackup --help)");
+                + " prune, replicate, stream, list, completion, help (see qmpbackup --help)");
     }
 
     @Test

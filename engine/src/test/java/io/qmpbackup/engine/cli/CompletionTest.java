@@ -20,7 +20,7 @@ class CompletionTest {
         InProcessCli r = InProcessCli.qmpbackup("completion");
         assertThat(r.exitCode()).as(r.toString()).isZero();
         assertThat(r.stdout()).startsWith("#!/usr/bin/env bash").contains("complete -F _complete_qmpbackup")
-                .contains("backup info cleanup prune stream list completion help");
+                .contains("backup info cleanup prune replicate stream list completion help");
         Path script = Files.writeString(tmp.resolve("qmpbackup.bash"), r.stdout());
         assertThat(complete(script, "_complete_qmpbackup", "qmpbackup", "ba")).isEqualTo("backup");
         assertThat(complete(script, "_complete_qmpbackup", "qmpbackup", "backup", "--level", ""))
@@ -34,7 +34,7 @@ class CompletionTest {
         InProcessCli r = InProcessCli.qmprestore("completion");
         assertThat(r.exitCode()).as(r.toString()).isZero();
         assertThat(r.stdout()).startsWith("#!/usr/bin/env bash")
-                .contains("rebase commit merge snapshotrebase verify vm tpm instant export list completion help");
+                .contains("rebase commit merge snapshotrebase verify vm tpm instant export download list completion help");
         Path script = Files.writeString(tmp.resolve("qmprestore.bash"), r.stdout());
         assertThat(complete(script, "_complete_qmprestore", "qmprestore", "me")).isEqualTo("merge");
         assertThat(complete(script, "_complete_qmprestore", "qmprestore", "list", "--fi")).isEqualTo("--filter");
