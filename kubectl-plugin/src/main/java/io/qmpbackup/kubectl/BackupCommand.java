@@ -70,16 +70,12 @@ class BackupCommand implements Callable<Integer> {
         }
         VMBackup b = client.resource(backup(ns, ZonedDateTime.now(ZoneOffset.UTC))).create();
         String created = b.getMetadata().getName();
-        out.println("vmbackup.qmpbackup.io/" + created + " created");
-        out.flush();
+        RunWatch.created(out, "vmbackup", created);
         if (!await) {
             return 0;
         }
-        var status = RunWatch.forTerminal(out).await(created, () -> {
-            VMBackup now = client.resources(VMBackup.class).inNamespace(ns).withName(created).get();
-            // a run without status yet is Pending; only a run that is gone is null
-            return now == null ? null : now.getStatus() == null ? new VMBackupStatus() : now.getStatus();
-        }, RunWatch::terminal);
+        var status = RunWatch.forTerminal(out).await(created,
+                RunWatch.statusOf(client, VMBackup.class, ns, created, VMBackupStatus::new), RunWatch::terminal);
         return RunWatch.outcome(out, "VMBackup", created, status);
     }
 

@@ -73,16 +73,13 @@ class RestoreCommand implements Callable<Integer> {
         }
         VMRestore r = client.resource(restore(ns, ZonedDateTime.now(ZoneOffset.UTC))).create();
         String created = r.getMetadata().getName();
-        out.println("vmrestore.qmpbackup.io/" + created + " created");
-        out.flush();
+        RunWatch.created(out, "vmrestore", created);
         if (!await) {
             return 0;
         }
-        RunStatus s = RunWatch.forTerminal(out).await(created, () -> {
-            VMRestore now = client.resources(VMRestore.class).inNamespace(ns).withName(created).get();
-            // a run without status yet is Pending; only a run that is gone is null
-            return now == null ? null : now.getStatus() == null ? new VMRestoreStatus() : now.getStatus();
-        }, st -> RunWatch.terminal(st) || ((VMRestoreStatus) st).exportUri != null);
+        RunStatus s = RunWatch.forTerminal(out).await(created,
+                RunWatch.statusOf(client, VMRestore.class, ns, created, VMRestoreStatus::new),
+                st -> RunWatch.terminal(st) || ((VMRestoreStatus) st).exportUri != null);
         if (s instanceof VMRestoreStatus rs && rs.exportUri != null && !RunWatch.terminal(rs)) {
             out.println("VMRestore " + created + " serving " + rs.exportUri + " until " + rs.expiresAt
                     + " (kubectl delete vmrestore " + created + " ends it)");

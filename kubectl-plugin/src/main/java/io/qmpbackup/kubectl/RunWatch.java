@@ -39,6 +39,25 @@ final class RunWatch {
     }
 
     /**
+     * Reads a run's status as {@link #await} wants it: an empty status while the run has none yet
+     * (Pending), null once the run is gone.
+     */
+    static <R extends io.fabric8.kubernetes.client.CustomResource<?, ? extends RunStatus>> Supplier<RunStatus>
+            statusOf(io.fabric8.kubernetes.client.KubernetesClient client, Class<R> type, String ns, String name,
+                    Supplier<? extends RunStatus> none) {
+        return () -> {
+            R now = client.resources(type).inNamespace(ns).withName(name).get();
+            return now == null ? null : now.getStatus() == null ? none.get() : now.getStatus();
+        };
+    }
+
+    /** What kubectl prints for a created object: {@code vmbackup.qmpbackup.io/NAME created}. */
+    static void created(PrintWriter out, String resource, String name) {
+        out.println(resource + ".qmpbackup.io/" + name + " created");
+        out.flush();
+    }
+
+    /**
      * Whether stdin and stdout are a terminal. Up to Java 21 that is System.console() != null; from
      * Java 22 on System.console() is there even on a pipe, and Console.isTerminal() tells.
      */

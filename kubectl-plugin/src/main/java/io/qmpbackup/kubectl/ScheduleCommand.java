@@ -64,7 +64,7 @@ class ScheduleCommand {
                     .withLabel(VMBackupSchedule.SCHEDULE_LABEL, ScheduleRuns.labelValue(name)).list().getItems();
             ScheduleRuns.Plan plan = ScheduleRuns.plan(s, vms, runs, ZonedDateTime.now(ZoneOffset.UTC));
             for (VMBackup b : plan.backups()) {
-                out.println("vmbackup.qmpbackup.io/" + client.resource(b).create().getMetadata().getName() + " created");
+                RunWatch.created(out, "vmbackup", client.resource(b).create().getMetadata().getName());
             }
             for (String skipped : plan.skipped()) {
                 out.println(skipped + ": skipped, a run of it is still active (concurrencyPolicy Forbid)");

@@ -22,8 +22,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Finishes a live restore: {@code block-stream} on the running VM copies the restore point into
@@ -34,7 +32,6 @@ import java.util.regex.Pattern;
  * keeps what it copied, and running it again copies only the rest.
  */
 public final class LiveStream {
-    private static final Pattern FILENAME = Pattern.compile("\"filename\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
     private static final Duration REPORT = Duration.ofMillis(500);
 
     private final BlockGraph graph;
@@ -177,6 +174,7 @@ public final class LiveStream {
         return List.copyOf(folders);
     }
 
+    /** The file names a backing name holds: the path itself, or every "filename" of a json: description. */
     private static List<String> paths(String backing) {
         if (backing.isEmpty()) {
             return List.of();
@@ -184,12 +182,11 @@ public final class LiveStream {
         if (!backing.startsWith("json:")) {
             return List.of(backing);
         }
-        List<String> found = new ArrayList<>();
-        Matcher m = FILENAME.matcher(backing);
-        while (m.find()) {
-            found.add(m.group(1).replace("\\\"", "\"").replace("\\\\", "\\"));
+        try {
+            return io.qmpbackup.engine.qmp.Json.MAPPER.readTree(backing.substring(5)).findValuesAsText("filename");
+        } catch (IOException e) {
+            return List.of(); // not a description we wrote: it names no chain of ours
         }
-        return found;
     }
 
     private List<Holds.Hold> release(List<Path> chainFolders, Path overlay) throws RestoreException {
