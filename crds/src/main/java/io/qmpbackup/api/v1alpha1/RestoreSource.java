@@ -14,6 +14,12 @@ public class RestoreSource {
     @JsonPropertyDescription("A chain folder (the backup target, or target/YYYY-MM) in a storage location.")
     public StorageRef storage;
 
+    @JsonPropertyDescription("Read the chain from the storage location's remote (its off-site copy) instead of"
+            + " the node's storage: it is downloaded into the namespace's area on the restore's node, each file checked"
+            + " against the integrity record, and restored from there. For a node that never held the backup"
+            + " (set spec.node).")
+    public Boolean remote;
+
     @JsonPropertyDescription("The disk: its image file name (the folder name, for example disk1.qcow2).")
     public String disk;
 }

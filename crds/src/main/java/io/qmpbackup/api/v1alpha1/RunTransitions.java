@@ -12,6 +12,8 @@ import java.time.Instant;
  * <li>{@code Running}: True while the agent runs it;</li>
  * <li>{@code Complete}: True when it succeeded;</li>
  * <li>{@code Failed}: True when it failed or was cancelled.</li>
+ * <li>{@code Offsite} (VMBackup, when its storage has a remote): True once the off-site copy is
+ * uploaded and checked; False while pending or after it failed.</li>
  * </ul>
  */
 public final class RunTransitions {
@@ -19,6 +21,7 @@ public final class RunTransitions {
     public static final String RUNNING = "Running";
     public static final String COMPLETE = "Complete";
     public static final String FAILED = "Failed";
+    public static final String OFFSITE = "Offsite";
 
     private RunTransitions() {
     }
@@ -49,6 +52,11 @@ public final class RunTransitions {
             s.completionTime = time;
         }
         return changed;
+    }
+
+    /** The Offsite condition: the phase stays as it is (a backup stands whatever its upload does). */
+    public static boolean offsite(RunStatus s, boolean uploaded, String reason, String message, Instant now) {
+        return condition(s, OFFSITE, uploaded, reason, message, s.observedGeneration, now);
     }
 
     private static boolean condition(RunStatus s, String type, boolean status, String reason, String message,

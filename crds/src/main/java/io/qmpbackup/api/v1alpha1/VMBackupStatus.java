@@ -24,4 +24,7 @@ public class VMBackupStatus extends RunStatus {
 
     @JsonPropertyDescription("What retention (spec.retention) deleted after the backup.")
     public RetentionResult retention;
+
+    @JsonPropertyDescription("The off-site copy (when the storage location has a remote).")
+    public OffsiteStatus offsite;
 }

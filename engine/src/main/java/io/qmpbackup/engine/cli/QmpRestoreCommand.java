@@ -118,21 +118,11 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
                     cancel);
         } finally {
             if (scratch) {
-                deleteTree(root);
+                io.qmpbackup.engine.repository.AtomicFiles.deleteTree(root);
             }
         }
         c.top.log.info("done");
         return 0;
-    }
-
-    private static void deleteTree(Path root) throws java.io.IOException {
-        if (java.nio.file.Files.exists(root)) {
-            try (var s = java.nio.file.Files.walk(root)) {
-                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    java.nio.file.Files.deleteIfExists(p);
-                }
-            }
-        }
     }
 
     @Command(name = "rebase", mixinStandardHelpOptions = true, description = "point each INC at the file before it (in place); link 'image' to the newest")

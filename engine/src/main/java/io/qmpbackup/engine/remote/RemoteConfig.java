@@ -57,6 +57,23 @@ public record RemoteConfig(URI endpoint, String bucket, String prefix, String re
         return keepLast + keepDaily + keepWeekly + keepMonthly > 0;
     }
 
+    /**
+     * The same remote with its prefix narrowed to {@code sub} (relative, no '..'): a namespace's
+     * part of a shared bucket, or one backup target's, so a target's keys never reach another's.
+     */
+    public RemoteConfig under(String sub) {
+        String s = sub == null ? "" : sub.replaceAll("^/+|/+$", "");
+        if (s.isEmpty()) {
+            return this;
+        }
+        if (java.util.Arrays.asList(s.split("/+")).stream().anyMatch(x -> x.equals("..") || x.equals("."))) {
+            throw new IllegalArgumentException("remote prefix part must not contain '.' or '..': " + sub);
+        }
+        return new RemoteConfig(endpoint, bucket, key(s), region, pathStyle, accessKeyId, secretAccessKey,
+                encryptionKey, partSize, parallelParts, bandwidthLimit, md5Checksums, keepLast, keepDaily, keepWeekly,
+                keepMonthly);
+    }
+
     /** The object key of a path relative to the backup target. */
     public String key(String relative) {
         return prefix.isEmpty() ? relative : prefix + "/" + relative;

@@ -169,4 +169,19 @@ public final class AtomicFiles {
             return FileChannel.open(file, StandardOpenOption.READ); // tmpfs and some FUSE refuse O_DIRECT
         }
     }
+
+    /**
+     * Deletes {@code root} and everything under it (a scratch folder of ours); symlinks inside are
+     * removed, never followed. Nothing when it does not exist.
+     */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var s = Files.walk(root)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
 }

@@ -143,8 +143,8 @@ public final class RemoteService {
         if (dir == null) {
             return;
         }
-        try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try {
+            io.qmpbackup.engine.repository.AtomicFiles.deleteTree(dir);
         } catch (IOException e) {
             // a scratch folder in the temp directory: left for the system's clean-up
         }

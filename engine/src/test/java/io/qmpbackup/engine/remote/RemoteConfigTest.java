@@ -55,4 +55,17 @@ class RemoteConfigTest {
                 RemoteConfig.ENV_ACCESS_KEY, "a", RemoteConfig.ENV_SECRET_KEY, "b")))
                 .hasMessageContaining("must be 32 bytes");
     }
+
+    @Test
+    void aNarrowedRemoteKeepsItsKeysUnderThePartItWasGiven() throws Exception {
+        Path f = tmp.resolve("remote.properties");
+        Files.writeString(f, "bucket=backups\nprefix=cluster-a\naccess-key-id=a\nsecret-access-key-env=S\n");
+        RemoteConfig c = RemoteConfig.load(f, Map.of("S", "s"));
+        RemoteConfig ns = c.under("team-a/web1/");
+        assertThat(ns.key("disk1.qcow2/uuid")).isEqualTo("cluster-a/team-a/web1/disk1.qcow2/uuid");
+        assertThat(ns.relative("cluster-a/team-a/web1/uuid")).isEqualTo("uuid");
+        assertThat(ns.secretAccessKey().value()).isEqualTo("s");
+        assertThat(c.under("").prefix()).isEqualTo("cluster-a");
+        assertThatThrownBy(() -> c.under("team-a/../team-b")).hasMessageContaining("'..'");
+    }
 }

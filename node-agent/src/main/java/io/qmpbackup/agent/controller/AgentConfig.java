@@ -84,6 +84,22 @@ public interface AgentConfig {
     @WithDefault("0.0.0.0")
     String exportAddress();
 
+    /**
+     * Folder of the storage locations' remotes, {@code <location>.properties} each (the chart's
+     * ConfigMap; see the engine's RemoteConfig for the keys). A location without one has no
+     * off-site copy; a missing folder means none has.
+     */
+    @WithDefault("/etc/qmpbackup/remotes")
+    String remoteDir();
+
+    /** Upload attempts after each successful backup before its off-site copy is reported Failed. */
+    @WithDefault("3")
+    int remoteAttempts();
+
+    /** Wait before the second attempt (then twice that, and so on). */
+    @WithDefault("30s")
+    Duration remoteRetryDelay();
+
     /** {@link #socketDirs()} with the namespace each folder belongs to. */
     default List<SocketFolder> socketFolders() {
         return SocketFolder.parse(socketDirs(), discoveryNamespace());

@@ -10,6 +10,7 @@ import io.qmpbackup.tenancy.Tenancy;
 import io.qmpbackup.engine.backup.BackupResult;
 import io.qmpbackup.engine.backup.Cancellation;
 import io.qmpbackup.engine.qmp.QmpException;
+import io.qmpbackup.engine.remote.RemoteConfig;
 import io.qmpbackup.engine.retention.RetentionPolicy;
 import io.qmpbackup.engine.service.BackupOutcome;
 import io.qmpbackup.engine.service.BackupRequest;
@@ -30,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.jboss.logging.Logger;
 
@@ -44,6 +46,8 @@ final class BackupWork implements WorkRun {
     private final StatusWriter<VMBackup, VMBackupStatus> status;
     private final BackupService service;
     private final Cancellation cancel = new Cancellation();
+    private final Clock clock;
+    private final Remotes remotes;
 
     /** {@code vm} is {@link #resolve}'s answer: building the work reads nothing from the API server. */
     BackupWork(KubernetesClient client, AgentConfig config, VMBackup resource, VmRef vm, Clock clock,
@@ -54,6 +58,8 @@ final class BackupWork implements WorkRun {
                 copied);
         this.vm = vm;
         this.service = new BackupService(clock, BackupService.LOCK_WAIT);
+        this.clock = clock;
+        this.remotes = Remotes.of(config);
     }
 
     /**
@@ -131,7 +137,12 @@ final class BackupWork implements WorkRun {
         try {
             BackupOutcome outcome = service.backup(new BackupRequest(reach.socket(), Duration.ofSeconds(10),
                     options(spec, reach), policy), engineLog(warnings), cancel);
-            succeeded(outcome, reach, warnings);
+            Offsite offsite = offsite(reach);
+            succeeded(outcome, reach, warnings, offsite.statusNow());
+            if (offsite.remote() != null) {
+                new OffsiteCopy(status, cancel, clock, config.remoteAttempts(), config.remoteRetryDelay())
+                        .run(offsite.remote(), reach.target(), policy);
+            }
         } catch (BackupCancelledException e) {
             status.finish(Phase.CANCELLED, "Cancelled", e.getMessage(), s -> { });
         } catch (BackupException e) {
@@ -140,6 +151,28 @@ final class BackupWork implements WorkRun {
             status.finish(Phase.FAILED, "VMUnreachable", "cannot talk to the VM: " + e.getMessage(), s -> { });
         } catch (RuntimeException e) {
             status.finish(Phase.FAILED, "InternalError", e.toString(), s -> { });
+        }
+    }
+
+    /**
+     * The target's remote (its location's, narrowed to the namespace and the target's path), and
+     * what status.offsite says as the backup succeeds: pending, or failed at once when the remote's
+     * config cannot be read (the backup itself stands either way).
+     */
+    private record Offsite(RemoteConfig remote, Consumer<VMBackupStatus> statusNow) {
+    }
+
+    private Offsite offsite(Reach reach) {
+        String ns = resource.getMetadata().getNamespace();
+        try {
+            RemoteConfig r = remotes.area(resource.getSpec().storage.location, ns).orElse(null);
+            if (r == null) {
+                return new Offsite(null, s -> { });
+            }
+            RemoteConfig target = r.under(reach.realArea().relativize(reach.target()).toString());
+            return new Offsite(target, OffsiteCopy.pending(target, clock.instant()));
+        } catch (Refusal e) {
+            return new Offsite(null, OffsiteCopy.refused(e.reason(), e.getMessage(), clock.instant()));
         }
     }
 
@@ -174,7 +207,8 @@ final class BackupWork implements WorkRun {
         };
     }
 
-    private void succeeded(BackupOutcome outcome, Reach reach, List<String> warnings) {
+    private void succeeded(BackupOutcome outcome, Reach reach, List<String> warnings,
+            Consumer<VMBackupStatus> offsite) {
         Path location = reach.realArea();
         BackupResult result = outcome.backup();
         RetentionResult retention = retentionStatus(outcome.retention(), location);
@@ -201,6 +235,7 @@ final class BackupWork implements WorkRun {
                 s.disks.add(r);
             }
             s.retention = retention;
+            offsite.accept(s);
             if (s.progress != null) {
                 s.progress.bytesDone = s.progress.bytesTotal;
                 s.progress.percent = 100;

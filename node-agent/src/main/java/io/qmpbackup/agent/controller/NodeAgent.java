@@ -369,6 +369,10 @@ public class NodeAgent {
                 fail(copy(b), "AgentRestarted", "the node agent " + (lost ? "was lost and restarted" : "restarted")
                         + " while this backup ran; " + cleanup
                         + "; the chain's change tracking still holds every change, so the next backup is correct");
+            } else if (OffsiteCopy.interrupted(b.getStatus())) {
+                VMBackup c = copy(b);
+                OffsiteCopy.markInterrupted(c.getStatus(), clock.instant());
+                tryUpdateStatus(c);
             }
         }
         for (VMRestore r : restores.getStore().list()) {

@@ -2,6 +2,10 @@ package io.qmpbackup.agent.controller;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.qmpbackup.engine.backup.Cancellation;
+import io.qmpbackup.engine.remote.ChainDownload;
+import io.qmpbackup.engine.remote.RemoteConfig;
+import io.qmpbackup.engine.repository.AtomicFiles;
+import io.qmpbackup.engine.service.RemoteService;
 import io.qmpbackup.engine.restore.InstantOverlay;
 import io.qmpbackup.engine.restore.RestoreException;
 import io.qmpbackup.engine.service.RestoreOutcome;
@@ -14,6 +18,7 @@ import io.qmpbackup.api.v1alpha1.VMBackup;
 import io.qmpbackup.api.v1alpha1.VMRestore;
 import io.qmpbackup.api.v1alpha1.VMRestoreSpec;
 import io.qmpbackup.api.v1alpha1.VMRestoreStatus;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -48,25 +53,36 @@ final class RestoreWork implements WorkRun {
             return;
         }
         VMRestoreSpec spec = resource.getSpec();
+        Download download = null;
         try {
-            Path dir = folder(spec);
+            Source source = source(spec);
+            boolean newFile = spec.mode == RestoreMode.MERGE || spec.mode == RestoreMode.INSTANT;
+            // checked before anything is read or downloaded: a refused target costs nothing
+            Path target = newFile ? StorageArea.mergeTarget(config.storage(), config.nodeName(),
+                    resource.getMetadata().getNamespace(), spec.targetFile) : null;
+            Path dir;
+            if (Boolean.TRUE.equals(spec.source.remote)) {
+                download = new Download(source.area().scratch(resource.getMetadata().getName()));
+                dir = download.fetch(source);
+            } else {
+                dir = source.localFolder();
+            }
             if (spec.mode == RestoreMode.EXPORT) {
                 new ExportWork(config, resource, status, cancel, clock).serve(dir);
                 return;
             }
-            boolean newFile = spec.mode == RestoreMode.MERGE || spec.mode == RestoreMode.INSTANT;
-            Path target = newFile ? StorageArea.mergeTarget(config.storage(), config.nodeName(),
-                    resource.getMetadata().getNamespace(), spec.targetFile) : null;
             if (spec.mode == RestoreMode.INSTANT) {
-                instant(dir, target);
+                instant(dir, target, download);
                 return;
             }
             RestoreRequest request = new RestoreRequest(MODES.get(spec.mode), dir, spec.until, target, false, 0);
             RestoreOutcome out = RestoreService.standard().restore(request, status.log(), cancel);
+            Download d = download;
             status.finish(Phase.SUCCEEDED, "Succeeded", spec.mode.value() + " of " + dir + " done: " + out.output()
+                    + (d == null ? "" : "; " + d.summary())
                     + (out.warnings().isEmpty() ? "" : "; warnings: " + String.join("; ", out.warnings())), s -> {
                         s.outputFile = out.output().toString();
-                        s.check = out.check();
+                        s.check = d == null ? out.check() : d.check() + "; " + out.check();
                     });
         } catch (Refusal r) {
             LOG.warnf("%s: refused: %s", status.id(), r.getMessage());
@@ -79,17 +95,24 @@ final class RestoreWork implements WorkRun {
             }
         } catch (RuntimeException e) {
             status.finish(Phase.FAILED, "InternalError", e.toString(), s -> { });
+        } finally {
+            if (download != null && (spec.mode == RestoreMode.MERGE || spec.mode == RestoreMode.EXPORT
+                    || status.lastPhase() != Phase.SUCCEEDED)) {
+                download.remove(); // only a kept chain's users (an overlay, an in-place result) need it
+            }
         }
     }
 
     /** An overlay on the point, made at once; the hold keeps retention off its backing files. */
-    private void instant(Path dir, Path overlay) throws RestoreException {
+    private void instant(Path dir, Path overlay, Download download) throws RestoreException {
         InstantOverlay.Result r = RestoreService.standard().instant(dir, null, resource.getSpec().until, overlay,
                 false, status.log());
         String point = r.point().get(r.point().size() - 1).name();
         status.finish(Phase.SUCCEEDED, "OverlayReady", "overlay " + r.overlay() + " made on " + point + " of " + dir
                 + ": start the VM on it, then make it stand alone with qmpbackup --socket <its QMP socket> stream"
-                + " --device <disk>; until then retention keeps the point's backups", s -> {
+                + " --device <disk>; until then retention keeps the point's backups"
+                + (download == null ? "" : "; " + download.summary() + " (kept: the overlay's backing; delete "
+                        + download.folder() + " after the stream)"), s -> {
                     s.outputFile = r.overlay().toString();
                     s.hold = r.hold() == null ? null : r.hold().record().toString();
                     s.check = "backup files checked (qemu-img check) before the overlay was made";
@@ -100,11 +123,26 @@ final class RestoreWork implements WorkRun {
             RestoreRequest.Mode.MERGE, RestoreMode.REBASE, RestoreRequest.Mode.REBASE, RestoreMode.COMMIT,
             RestoreRequest.Mode.COMMIT, RestoreMode.SNAPSHOTREBASE, RestoreRequest.Mode.SNAPSHOTREBASE);
 
+    /** Where the chain is: a storage location (its namespace area), a folder in it, the disk. */
+    private record Source(StorageArea area, String location, String chainPath, String disk, String namespace,
+            String node) {
+        /** The disk's chain folder on this node, inside the area. */
+        Path localFolder() throws Refusal, RestoreException {
+            Path dir = area.resolve(chainPath + "/" + disk, "the restore source " + chainPath + " + disk");
+            if (!Files.isDirectory(dir)) {
+                throw new RestoreException("no backup folder " + chainPath + "/" + disk + " in storage location "
+                        + location + " for namespace " + namespace + " on node " + node + " (" + area.root()
+                        + "); if this node never held it, restore from the remote: source.remote: true");
+            }
+            return dir;
+        }
+    }
+
     /**
-     * The disk's chain folder on this node, inside the restore's namespace's storage area: a
-     * VMBackup's chainPath is relative to that area, and so is source.storage.path.
+     * The disk's chain: a VMBackup's chainPath is relative to the namespace's storage area, and so
+     * is source.storage.path (and the remote's keys, under the namespace's prefix).
      */
-    private Path folder(VMRestoreSpec spec) throws RestoreException, Refusal {
+    private Source source(VMRestoreSpec spec) throws RestoreException, Refusal {
         String locationName;
         String chainPath;
         String disk = spec.source.disk;
@@ -132,15 +170,59 @@ final class RestoreWork implements WorkRun {
                 throw new RestoreException("source.disk is needed with source.storage: the disk's image file name");
             }
         }
-        StorageArea area = StorageArea.of(config.storage(), config.nodeName(), locationName,
-                resource.getMetadata().getNamespace());
-        Path dir = area.resolve(chainPath + "/" + disk, "the restore source " + chainPath + " + disk");
-        if (!Files.isDirectory(dir)) {
-            throw new RestoreException("no backup folder " + chainPath + "/" + disk + " in storage location "
-                    + locationName + " for namespace " + resource.getMetadata().getNamespace() + " on node "
-                    + config.nodeName() + " (" + area.root() + ")");
+        String ns = resource.getMetadata().getNamespace();
+        StorageArea area = StorageArea.of(config.storage(), config.nodeName(), locationName, ns);
+        return new Source(area, locationName, chainPath, disk, ns, config.nodeName());
+    }
+
+    /** A chain downloaded from the remote into a scratch folder of the area, each file checked. */
+    private final class Download {
+        private final Path root;
+        private ChainDownload.Result result;
+        private String remote;
+
+        Download(Path root) {
+            this.root = root;
         }
-        return dir;
+
+        Path fetch(Source source) throws Refusal, RestoreException {
+            RemoteConfig r = Remotes.of(config).area(source.location(), source.namespace()).orElseThrow(() ->
+                    new Refusal("RemoteNotConfigured", "storage location " + source.location() + " has no remote on"
+                            + " node " + config.nodeName() + ": configure agent.remotes." + source.location()
+                            + " in the chart, or restore from the node's storage (source.remote: false)"));
+            remote = r.toString();
+            remove(); // what an earlier, interrupted run of this restore left
+            try {
+                result = RemoteService.standard().download(r, source.chainPath() + "/" + source.disk(), root,
+                        status.log());
+            } catch (IOException | RuntimeException e) {
+                remove();
+                throw new RestoreException("download of " + source.chainPath() + "/" + source.disk() + " from "
+                        + remote + " failed, nothing was restored: " + e.getMessage(), e);
+            }
+            return result.folder();
+        }
+
+        Path folder() {
+            return root;
+        }
+
+        String summary() {
+            return result.files() + " file(s), " + result.bytes() + " bytes downloaded from " + remote + " into "
+                    + root;
+        }
+
+        String check() {
+            return "every downloaded file checked against the folder's integrity record";
+        }
+
+        void remove() {
+            try {
+                AtomicFiles.deleteTree(root);
+            } catch (IOException e) {
+                LOG.warnf("%s: cannot remove the download folder %s: %s", status.id(), root, e.getMessage());
+            }
+        }
     }
 
     /** What a restore holds while it runs: its own name only, so it takes a slot but waits for no other run. */

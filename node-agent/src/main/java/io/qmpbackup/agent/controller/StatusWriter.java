@@ -28,6 +28,7 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
     /** Transition times; progress pacing uses System.nanoTime(), which no clock change moves. */
     private final Clock clock;
     private long lastProgress;
+    private volatile Phase lastPhase;
     /** The agent's bytes-copied counter for this run ({@link AgentMetrics#run}). */
     private final LongConsumer copied;
 
@@ -95,7 +96,18 @@ final class StatusWriter<R extends CustomResource<?, S>, S extends RunStatus> {
         finish(Phase.RUNNING, reason, message, more);
     }
 
+    /** More fields for work whose phase stays as it is (a succeeded backup's off-site copy). */
+    void amend(Consumer<S> change) {
+        edit(change);
+    }
+
+    /** The phase this writer last wrote (null before the first). */
+    Phase lastPhase() {
+        return lastPhase;
+    }
+
     void finish(Phase phase, String reason, String message, Consumer<S> more) {
+        lastPhase = phase;
         edit(s -> {
             more.accept(s);
             RunTransitions.move(s, phase, reason, message, s.observedGeneration, clock.instant());

@@ -54,6 +54,16 @@ final class StorageArea {
     }
 
     /**
+     * Where a restore from the remote downloads its chain: {@code <area>/.qmpbackup-remote/<restore>}
+     * (the restore's own name, so a rerun finds and replaces what an interrupted one left).
+     */
+    Path scratch(String restoreName) throws Refusal {
+        return resolve(SCRATCH + "/" + restoreName, "the remote download folder");
+    }
+
+    static final String SCRATCH = ".qmpbackup-remote";
+
+    /**
      * A merge's new image: an absolute path that resolves inside {@code namespace}'s area of one of
      * the storage locations, outside every chain folder, with no file (or link) there yet. Its
      * parent folders are created, and the parent's real path is checked again after that. Returns

@@ -68,6 +68,9 @@ class DiscoveryIT {
             @Override public String exportDir() { return "/nonexistent/exports"; }
             @Override public boolean exportTcp() { return false; }
             @Override public String exportAddress() { return "127.0.0.1"; }
+            @Override public String remoteDir() { return "/nonexistent"; }
+            @Override public int remoteAttempts() { return 1; }
+            @Override public Duration remoteRetryDelay() { return Duration.ZERO; }
         };
     }
 

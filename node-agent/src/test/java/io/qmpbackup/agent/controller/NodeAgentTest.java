@@ -262,6 +262,21 @@ class NodeAgentTest {
             public String exportAddress() {
                 return "127.0.0.1";
             }
+
+            @Override
+            public String remoteDir() {
+                return "/nonexistent";
+            }
+
+            @Override
+            public int remoteAttempts() {
+                return 1;
+            }
+
+            @Override
+            public Duration remoteRetryDelay() {
+                return Duration.ZERO;
+            }
         };
     }
 
