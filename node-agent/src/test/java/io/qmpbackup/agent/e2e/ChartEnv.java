@@ -20,10 +20,14 @@ import java.util.Map;
 final class ChartEnv {
     final Map<String, String> operator;
     final Map<String, String> agent;
+    /** Every rendered ConfigMap's data, by name (the agent's remotes are files of one). */
+    final Map<String, Map<String, String>> configMaps;
 
-    private ChartEnv(Map<String, String> operator, Map<String, String> agent) {
+    private ChartEnv(Map<String, String> operator, Map<String, String> agent,
+            Map<String, Map<String, String>> configMaps) {
         this.operator = operator;
         this.agent = agent;
+        this.configMaps = configMaps;
     }
 
     static ChartEnv render(KubernetesClient client, Path valuesFile, String nodeName, String namespace) {
@@ -33,7 +37,11 @@ final class ChartEnv {
                 .items();
         Map<String, String> op = null;
         Map<String, String> ag = null;
+        Map<String, Map<String, String>> maps = new LinkedHashMap<>();
         for (HasMetadata o : objects) {
+            if (o instanceof io.fabric8.kubernetes.api.model.ConfigMap cm) {
+                maps.put(cm.getMetadata().getName(), cm.getData());
+            }
             if (o instanceof io.fabric8.kubernetes.api.model.apps.Deployment d) {
                 op = env(d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv(), nodeName, namespace);
             } else if (o instanceof DaemonSet ds) {
@@ -43,7 +51,7 @@ final class ChartEnv {
         if (op == null || ag == null) {
             throw new IllegalStateException("the chart rendered no operator Deployment or agent DaemonSet:\n" + yaml);
         }
-        return new ChartEnv(op, ag);
+        return new ChartEnv(op, ag, maps);
     }
 
     /** Plain values as they are; downward-API fields as the kubelet would fill them. */
