@@ -95,6 +95,12 @@ final class DescribeView {
         field("Ran", s.level);
         field("Chain", s.chainId == null ? null : s.chainId + (s.chainPath == null ? "" : " (" + s.chainPath + ")"));
         field("Quiesced", s.quiesced == null ? null : s.quiesced.toString());
+        if (s.offsite != null) {
+            field("Off-site", s.offsite.state + (s.offsite.remote == null ? "" : " (" + s.offsite.remote + ")")
+                    + (s.offsite.attempts == null ? "" : ", attempts " + s.offsite.attempts)
+                    + (s.offsite.bytesSent == null ? "" : ", " + Sizes.bytes(s.offsite.bytesSent) + " sent")
+                    + (s.offsite.message == null ? "" : ": " + s.offsite.message));
+        }
         if (s.disks != null && !s.disks.isEmpty()) {
             b.append("Disks:\n");
             Table t = new Table("DEVICE", "LEVEL", "FILE", "WRITTEN");

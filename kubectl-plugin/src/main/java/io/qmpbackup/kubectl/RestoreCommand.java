@@ -52,6 +52,13 @@ class RestoreCommand implements Callable<Integer> {
     @Option(names = "--ttl", description = "export: how long it is served (90s, 30m, 1h30m, 2d; default 1h).")
     String ttl;
 
+    @Option(names = "--remote", description = "Restore from the storage location's remote (its off-site copy),"
+            + " downloaded to the node and checked: for a node that never held the backup (give --node).")
+    boolean remote;
+
+    @Option(names = "--node", description = "Node to restore on (default: the backup's node).")
+    String node;
+
     @Option(names = "--name", description = "Name of the VMRestore (default: <RUN>-<mode>-<yyyyMMdd-HHmmss>).")
     String name;
 
@@ -102,6 +109,8 @@ class RestoreCommand implements Callable<Integer> {
         s.source = new RestoreSource();
         s.source.backup = run;
         s.source.disk = disk;
+        s.source.remote = remote ? Boolean.TRUE : null;
+        s.node = node;
         s.mode = mode;
         s.until = until;
         s.targetFile = target;

@@ -99,6 +99,19 @@ class CliTest {
     }
 
     @Test
+    void aRestoreFromTheRemoteOnAnotherNode() {
+        ParseResult parsed = KubectlQmpBackup.commandLine().parseArgs("restore", "web1-inc", "--mode", "merge",
+                "--target", "/var/lib/qmpbackup/vms/web1.qcow2", "--remote", "--node", "node-b");
+        VMRestore r = ((RestoreCommand) parsed.subcommand().commandSpec().userObject()).restore("vms", NOW);
+        assertThat(r.getSpec().source.remote).isTrue();
+        assertThat(r.getSpec().node).isEqualTo("node-b");
+        VMRestore local = ((RestoreCommand) KubectlQmpBackup.commandLine().parseArgs("restore", "web1-inc", "--mode",
+                "rebase").subcommand().commandSpec().userObject()).restore("vms", NOW);
+        assertThat(local.getSpec().source.remote).isNull();
+        assertThat(local.getSpec().node).isNull();
+    }
+
+    @Test
     void aRestoreOfARunWithALongNameGetsANameTheApiServerTakes() {
         String run = "a".repeat(250);
         ParseResult parsed = KubectlQmpBackup.commandLine().parseArgs("restore", run, "--mode", "rebase");

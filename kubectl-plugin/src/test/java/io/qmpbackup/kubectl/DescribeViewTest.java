@@ -45,6 +45,18 @@ class DescribeViewTest {
     }
 
     @Test
+    void aBackupsOffSiteCopyIsShown() {
+        VMBackup b = PointsTableTest.run("web1-full", "web1", Phase.SUCCEEDED, null, "2026-03-01T09:01:00Z");
+        b.getStatus().offsite = new io.qmpbackup.api.v1alpha1.OffsiteStatus();
+        b.getStatus().offsite.state = "Uploaded";
+        b.getStatus().offsite.remote = "s3 bucket vm-backups";
+        b.getStatus().offsite.attempts = 1;
+        b.getStatus().offsite.bytesSent = 3L << 20;
+        String view = DescribeView.render(b, List.of(), Instant.parse("2026-03-01T09:11:00Z"));
+        assertThat(view).contains("Off-site:   Uploaded (s3 bucket vm-backups), attempts 1, 3.0 MiB sent\n");
+    }
+
+    @Test
     void aRunWithoutStatusSaysSoAndHasNoConditionsOrEvents() {
         VMBackup b = PointsTableTest.run("web1-new", "web1", null, null, null);
         String view = DescribeView.render(b, List.of(), Instant.now());
