@@ -50,7 +50,7 @@ public final class ChainDownload {
         for (String rel : List.of(beside + image + ".chain.json", beside + "uuid", beside + image + ".config",
                 beside + "vm.json")) {
             if (store.head(store.config().key(rel)).isPresent()) {
-                down.download(store.config().key(rel), root.resolve(rel), null);
+                down.download(store.config().key(rel), inside(root, rel), null);
                 files++;
             }
         }
@@ -58,10 +58,11 @@ public final class ChainDownload {
         for (String key : inFolder.keySet()) {
             String rel = store.config().relative(key);
             if (TargetFiles.isRecord(rel)) {
-                down.download(key, root.resolve(rel), null);
+                Path local = inside(root, rel);
+                down.download(key, local, null);
                 files++;
-                if (ChecksumRecord.isRecord(root.resolve(rel).getFileName().toString())) {
-                    sums.putAll(ChecksumRecord.readSums(root.resolve(rel)));
+                if (ChecksumRecord.isRecord(local.getFileName().toString())) {
+                    sums.putAll(ChecksumRecord.readSums(local));
                 }
             }
         }
@@ -70,16 +71,32 @@ public final class ChainDownload {
                     + " (SHA256SUMS-*.config): its files cannot be checked, nothing is restored from it");
         }
         for (Map.Entry<String, String> e : sums.entrySet()) {
+            Path local = inside(folder, e.getKey());
             String key = store.config().key(d + "/" + e.getKey());
             if (!inFolder.containsKey(key)) {
                 throw new RemoteException("remote object s3://" + store.config().bucket() + "/" + key + " is missing"
                         + " (the integrity record lists it): the remote copy is incomplete");
             }
-            down.download(key, folder.resolve(e.getKey()), e.getValue());
+            down.download(key, local, e.getValue());
             files++;
-            bytes += Files.size(folder.resolve(e.getKey()));
+            bytes += Files.size(local);
             log.info("remote: downloaded and checked " + d + "/" + e.getKey());
         }
         return new Result(folder, files, bytes);
+    }
+
+    /**
+     * {@code base/relative}, refused unless it stays inside {@code base}: object keys and the names
+     * in a record come from the bucket, which others can write, and the agent downloads as root.
+     */
+    static Path inside(Path base, String relative) throws RemoteException {
+        Path b = base.toAbsolutePath().normalize();
+        Path p = b.resolve(relative).normalize();
+        boolean dots = java.util.Arrays.asList(relative.split("/")).contains("..");
+        if (dots || relative.startsWith("/") || !p.startsWith(b) || p.equals(b)) {
+            throw new RemoteException("the remote names '" + relative + "', which leads outside the download folder "
+                    + base + ": refused, nothing is written there (is someone else writing to this bucket?)");
+        }
+        return p;
     }
 }

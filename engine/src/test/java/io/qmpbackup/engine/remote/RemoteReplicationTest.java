@@ -149,6 +149,29 @@ class RemoteReplicationTest {
         assertThat(root.resolve("disk1.qcow2").resolve(inc.getFileName() + ".partial")).doesNotExist();
     }
 
+    @Test
+    void aRecordNamingAPathOutsideTheFolderIsRefusedAndNothingIsWrittenThere() throws Exception {
+        FakeTarget t = new FakeTarget(tmp.resolve("t"));
+        t.add("full", 1000, 300_000);
+        RemoteConfig c = bucket();
+        assertThat(service().replicate(t.target(), c, null, new RecordingLog()).offsite()).isTrue();
+        // someone else with the bucket's credentials rewrites the folder's integrity record
+        String record = s3.blobs().list(c.bucket(), org.jclouds.blobstore.options.ListContainerOptions.Builder
+                .recursive()).stream().map(m -> m.getName()).filter(n -> n.contains("SHA256SUMS-")).findFirst()
+                .orElseThrow();
+        String evil = "0".repeat(64) + "  ../../escaped.qcow2\n";
+        s3.blobs().putBlob(c.bucket(), s3.blobs().blobBuilder(record).payload(evil.getBytes()).build());
+        Path root = tmp.resolve("dl");
+        assertThatThrownBy(() -> service().download(c, "disk1.qcow2", root, new RecordingLog()))
+                .isInstanceOf(RemoteException.class).hasMessageContaining("leads outside the download folder");
+        assertThat(tmp.resolve("escaped.qcow2")).doesNotExist();
+        assertThat(root.resolveSibling("escaped.qcow2")).doesNotExist();
+        assertThat(ChainDownload.inside(root, "disk1.qcow2/x")).isEqualTo(root.toAbsolutePath().resolve("disk1.qcow2/x"));
+        for (String bad : new String[] {"/etc/passwd", "a/../../b", "..", ""}) {
+            assertThatThrownBy(() -> ChainDownload.inside(root, bad)).as(bad).isInstanceOf(RemoteException.class);
+        }
+    }
+
     /** Flips one byte of a stored object behind S3's back, keeping its metadata. */
     static void damage(org.jclouds.blobstore.BlobStore blobs, String bucket, String key, int at) throws Exception {
         Blob b = blobs.getBlob(bucket, key);
