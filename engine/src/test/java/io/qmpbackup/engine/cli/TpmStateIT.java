@@ -45,7 +45,9 @@ class TpmStateIT {
             TestVm vm = new TestVm(vmDir, List.of(os), false, swtpm.qemuArgs());
             vm.start();
             Path target = tmp.resolve("backup");
-            String permall = AtomicFiles.sha256(state.resolve("tpm2-00.permall"), false);
+            // the firmware starts the TPM as the VM boots (TPM2_Startup writes the state): wait until the
+            // state has settled, so the state the backup keeps is the one read here
+            String permall = settled(state.resolve("tpm2-00.permall"));
             try (vm) {
                 List<String> states = new CopyOnWriteArrayList<>();
                 try (AutoCloseable l = vm.control().onEvent((QmpEvent e) -> states.add(e.name()))) {
@@ -74,5 +76,23 @@ class TpmStateIT {
             assertThat(again.exitCode()).isEqualTo(1);
             assertThat(again.stderr()).contains("never overwrites");
         }
+    }
+
+    /** The file's SHA-256 once it has not changed for 2 s (at most 60 s). */
+    private static String settled(Path file) throws Exception {
+        String last = null;
+        long stableSince = System.nanoTime();
+        long until = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < until) {
+            String now = Files.exists(file) ? AtomicFiles.sha256(file, false) : null;
+            if (now == null || !now.equals(last)) {
+                last = now;
+                stableSince = System.nanoTime();
+            } else if (System.nanoTime() - stableSince >= 2_000_000_000L) {
+                return now;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError(file + " kept changing for 60 s");
     }
 }
