@@ -35,7 +35,10 @@ class ControllerUsesEngineFrontTest {
             "io.qmpbackup.engine.repository.QemuImg",
             "io.qmpbackup.engine.repository.TargetLock",
             "io.qmpbackup.engine.qmp.QmpClient",
-            "io.qmpbackup.engine.qmp.JsonLineChannel");
+            "io.qmpbackup.engine.qmp.JsonLineChannel",
+            "io.qmpbackup.engine.remote.RemoteStore",
+            "io.qmpbackup.engine.remote.Replicator",
+            "io.qmpbackup.engine.remote.RemoteShadow");
 
     @ArchTest
     static final ArchRule controller_uses_the_engine_only_through_its_service_front = noClasses()
