@@ -53,11 +53,39 @@ public final class DiskDiscovery {
             String qdev = b.path("qdev").asText("");
             boolean pflash = device.startsWith("pflash") || qdev.contains("flash");
             disks.add(new Disk(device, node, qdev, info.path("drv").asText(""),
-                    image.path("filename").asText(info.path("file").asText("")), image.path("virtual-size").asLong(),
+                    imageFile(image.path("filename").asText(info.path("file").asText(""))),
+                    image.path("virtual-size").asLong(),
                     ins.path("ro").asBoolean(false), pflash, image.has("backing-image") || info.has("backing_file"),
                     List.copyOf(bitmaps), root));
         }
         return disks;
+    }
+
+    /**
+     * The image file itself. A format node over a filter (a throttle group below qcow2, say) has
+     * no plain file name: QEMU describes it as {@code json:{"driver": "qcow2", "file": {...}}}, and
+     * the file is the innermost {@code filename}. Its base name names the backup folder, so the
+     * description itself must not (it would end in {@code "}}}}).
+     */
+    static String imageFile(String filename) {
+        if (!filename.startsWith("json:")) {
+            return filename;
+        }
+        try {
+            JsonNode n = io.qmpbackup.engine.qmp.Json.MAPPER.readTree(filename.substring(5));
+            while (n != null && n.isObject()) {
+                if (n.path("filename").isTextual()) {
+                    return n.path("filename").asText();
+                }
+                n = n.get("file");
+                if (n != null && n.isTextual()) {
+                    return n.asText();
+                }
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // not JSON after all: the name as QEMU gave it
+        }
+        return filename;
     }
 
     private static List<Bitmap> bitmaps(JsonNode node, JsonNode block) {
