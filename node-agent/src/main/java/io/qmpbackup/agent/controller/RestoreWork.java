@@ -56,16 +56,17 @@ final class RestoreWork implements WorkRun {
         Download download = null;
         try {
             Source source = source(spec);
+            boolean remote = Boolean.TRUE.equals(spec.source.remote);
+            // the source first (a missing chain or remote creates nothing), then the target (its
+            // folders are made), then the download
+            Path dir = remote ? null : source.localFolder();
+            RemoteConfig from = remote ? remoteOf(source) : null;
             boolean newFile = spec.mode == RestoreMode.MERGE || spec.mode == RestoreMode.INSTANT;
-            // checked before anything is read or downloaded: a refused target costs nothing
             Path target = newFile ? StorageArea.mergeTarget(config.storage(), config.nodeName(),
                     resource.getMetadata().getNamespace(), spec.targetFile) : null;
-            Path dir;
-            if (Boolean.TRUE.equals(spec.source.remote)) {
+            if (remote) {
                 download = new Download(source.area().scratch(resource.getMetadata().getName()));
-                dir = download.fetch(source);
-            } else {
-                dir = source.localFolder();
+                dir = download.fetch(source, from);
             }
             if (spec.mode == RestoreMode.EXPORT) {
                 new ExportWork(config, resource, status, cancel, clock).serve(dir);
@@ -175,6 +176,14 @@ final class RestoreWork implements WorkRun {
         return new Source(area, locationName, chainPath, disk, ns, config.nodeName());
     }
 
+    /** The source location's remote, narrowed to the namespace; RemoteNotConfigured when it has none. */
+    private RemoteConfig remoteOf(Source source) throws Refusal {
+        return Remotes.of(config).area(source.location(), source.namespace()).orElseThrow(() ->
+                new Refusal("RemoteNotConfigured", "storage location " + source.location() + " has no remote on"
+                        + " node " + config.nodeName() + ": configure agent.remotes." + source.location()
+                        + " in the chart, or restore from the node's storage (source.remote: false)"));
+    }
+
     /** A chain downloaded from the remote into a scratch folder of the area, each file checked. */
     private final class Download {
         private final Path root;
@@ -185,11 +194,7 @@ final class RestoreWork implements WorkRun {
             this.root = root;
         }
 
-        Path fetch(Source source) throws Refusal, RestoreException {
-            RemoteConfig r = Remotes.of(config).area(source.location(), source.namespace()).orElseThrow(() ->
-                    new Refusal("RemoteNotConfigured", "storage location " + source.location() + " has no remote on"
-                            + " node " + config.nodeName() + ": configure agent.remotes." + source.location()
-                            + " in the chart, or restore from the node's storage (source.remote: false)"));
+        Path fetch(Source source, RemoteConfig r) throws RestoreException {
             remote = r.toString();
             remove(); // what an earlier, interrupted run of this restore left
             try {
