@@ -83,24 +83,8 @@ class GuestProtectionIT {
 
             assertThat(writeMillis).as("the guest's write waited for the timeout, and no longer")
                     .isGreaterThanOrEqualTo(timeout * 1000L - 200).isLessThan(timeout * 1000L + 4000);
-            assertThat(failure).as("the backup fails").isInstanceOf(BackupException.class);
-            assertThat(failure.getMessage()).contains("the snapshot was broken to protect the guest")
-                    .contains("--cbw-timeout " + timeout).contains("change tracking is unchanged");
-            assertThat(Chains.qmpbackupNodes(vm.control())).as("nodes left in the VM").isEmpty();
-            assertThat(Chains.jobs(vm.control())).as("jobs left in the VM").isEmpty();
-            assertThat(Chains.bitmaps(vm.control(), "node-vda")).as("only the chain's bitmap")
-                    .hasSameSizeAs(bitmapsBefore);
-            try (Stream<Path> s = Files.walk(tmp)) {
-                assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"))
-                        .noneMatch(n -> n.contains(".fleece."));
-            }
-            Chains.backup(vm, BackupOptions.builder(BackupLevel.INC, target).build(), log);
-            vm.flush(disk);
-            List<Path> chain = Chains.currentChain(target, "disk1.qcow2");
-            assertThat(chain).hasSize(2);
-            Path rebuilt = QemuTools.reconstruct(chain, tmp.resolve("rebuild"), tmp.resolve("rebuilt.qcow2"));
-            QemuTools.Result cmp = QemuTools.compare(img, "qcow2", rebuilt, "qcow2");
-            assertThat(cmp.exit()).as(cmp.out()).isZero();
+            assertBrokenAndNothingLeft(failure, timeout, vm, bitmapsBefore);
+            Path rebuilt = nextIncIsExact(vm, disk, target, log);
             assertThat(QemuTools.readsPattern(rebuilt, "qcow2", 24L * MIB, 8L * MIB, 0x32)).isTrue();
             assertThat(QemuTools.readsPattern(rebuilt, "qcow2", 0, 16L * MIB, 0x31)).isTrue();
         }
@@ -140,30 +124,42 @@ class GuestProtectionIT {
 
                 assertThat(writeMillis).as("the guest's write waited at most the cbw-timeout")
                         .isLessThan(CBW_TIMEOUT * 1000L);
-                assertThat(failure).as("the backup fails").isInstanceOf(BackupException.class);
-                assertThat(failure.getMessage()).contains("the snapshot was broken to protect the guest")
-                        .contains("--cbw-timeout " + CBW_TIMEOUT).contains("change tracking is unchanged");
-                assertThat(Chains.qmpbackupNodes(vm.control())).as("nodes left in the VM").isEmpty();
-                assertThat(Chains.jobs(vm.control())).as("jobs left in the VM").isEmpty();
-                assertThat(Chains.bitmaps(vm.control(), "node-vda")).as("only the chain's bitmap")
-                        .hasSameSizeAs(bitmapsBefore);
-                try (Stream<Path> s = Files.walk(tmp)) {
-                    assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"))
-                            .noneMatch(n -> n.contains(".fleece."));
-                }
+                assertBrokenAndNothingLeft(failure, CBW_TIMEOUT, vm, bitmapsBefore);
             } finally {
                 Mounts.unmount(fleece);
             }
             // the guest's writes all went in; the next incremental carries every one of them
-            Chains.backup(vm, BackupOptions.builder(BackupLevel.INC, target).build(), log);
-            vm.flush(disk);
-            List<Path> chain = Chains.currentChain(target, "disk1.qcow2");
-            assertThat(chain).hasSize(2);
-            Path rebuilt = QemuTools.reconstruct(chain, tmp.resolve("rebuild"), tmp.resolve("rebuilt.qcow2"));
-            QemuTools.Result cmp = QemuTools.compare(disk.image(), "qcow2", rebuilt, "qcow2");
-            assertThat(cmp.exit()).as(cmp.out()).isZero();
+            Path rebuilt = nextIncIsExact(vm, disk, target, log);
             assertThat(QemuTools.readsPattern(rebuilt, "qcow2", 20L * MIB, 8L * MIB, 0x22))
                     .as("the write made while the snapshot broke is in the rebuilt disk").isTrue();
         }
+    }
+
+    /** The backup failed saying the snapshot broke, and left no node, job, extra bitmap, partial or fleece file. */
+    private void assertBrokenAndNothingLeft(Throwable failure, int timeout, TestVm vm, List<String> bitmapsBefore)
+            throws Exception {
+        assertThat(failure).as("the backup fails").isInstanceOf(BackupException.class);
+        assertThat(failure.getMessage()).contains("the snapshot was broken to protect the guest")
+                .contains("--cbw-timeout " + timeout).contains("change tracking is unchanged");
+        assertThat(Chains.qmpbackupNodes(vm.control())).as("nodes left in the VM").isEmpty();
+        assertThat(Chains.jobs(vm.control())).as("jobs left in the VM").isEmpty();
+        assertThat(Chains.bitmaps(vm.control(), "node-vda")).as("only the chain's bitmap")
+                .hasSameSizeAs(bitmapsBefore);
+        try (Stream<Path> s = Files.walk(tmp)) {
+            assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"))
+                    .noneMatch(n -> n.contains(".fleece."));
+        }
+    }
+
+    /** The next INC after the broken one: FULL + INC rebuild the disk exactly; returns the rebuilt image. */
+    private Path nextIncIsExact(TestVm vm, DiskSpec disk, Path target, RecordingLog log) throws Exception {
+        Chains.backup(vm, BackupOptions.builder(BackupLevel.INC, target).build(), log);
+        vm.flush(disk);
+        List<Path> chain = Chains.currentChain(target, "disk1.qcow2");
+        assertThat(chain).hasSize(2);
+        Path rebuilt = QemuTools.reconstruct(chain, tmp.resolve("rebuild"), tmp.resolve("rebuilt.qcow2"));
+        QemuTools.Result cmp = QemuTools.compare(disk.image(), "qcow2", rebuilt, "qcow2");
+        assertThat(cmp.exit()).as(cmp.out()).isZero();
+        return rebuilt;
     }
 }

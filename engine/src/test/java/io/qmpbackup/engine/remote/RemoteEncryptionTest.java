@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
-import org.jclouds.blobstore.domain.Blob;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -112,22 +111,11 @@ class RemoteEncryptionTest {
         return s3.blobs().getBlob(c.bucket(), key).getPayload().openStream().readAllBytes();
     }
 
-    private static void replace(RemoteConfig c, String key, byte[] bytes) throws Exception {
-        Blob b = s3.blobs().getBlob(c.bucket(), key);
-        s3.blobs().putBlob(c.bucket(), s3.blobs().blobBuilder(key).payload(bytes)
-                .userMetadata(b.getMetadata().getUserMetadata()).build());
+    private static void replace(RemoteConfig c, String key, byte[] bytes) {
+        s3.replace(c.bucket(), key, bytes);
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
+        return S3TestServer.indexOf(hay, needle);
     }
 }

@@ -71,6 +71,34 @@ public final class S3TestServer implements AutoCloseable {
         return java.util.Map.of(RemoteConfig.ENV_ACCESS_KEY, id, RemoteConfig.ENV_SECRET_KEY, secret);
     }
 
+    /** An object's bytes as stored (ciphertext when encrypted). */
+    public byte[] object(String bucket, String key) throws java.io.IOException {
+        try (var in = blobs().getBlob(bucket, key).getPayload().openStream()) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** Replaces an object's bytes behind S3's back, its metadata kept (to damage or restore it). */
+    public void replace(String bucket, String key, byte[] bytes) {
+        var old = blobs().getBlob(bucket, key);
+        blobs().putBlob(bucket, blobs().blobBuilder(key).payload(bytes)
+                .userMetadata(old.getMetadata().getUserMetadata()).build());
+    }
+
+    /** Where {@code needle} first occurs in {@code hay}, or -1 (a plaintext pattern in stored bytes). */
+    public static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     @Override
     public void close() throws Exception {
         proxy.stop();
