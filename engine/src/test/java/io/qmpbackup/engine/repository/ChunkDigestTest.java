@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
+import io.qmpbackup.engine.testing.Coreutils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,23 +22,13 @@ class ChunkDigestTest {
     @TempDir
     Path tmp;
 
-    /** What the README tells a user to run. */
-    static String coreutils(Path file) throws Exception {
-        Process p = new ProcessBuilder("bash", "-c", "split -b 1M --filter=sha256sum \"$0\" | cut -c1-64 | sha256sum",
-                file.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        return out.substring(0, 64);
-    }
-
     @ParameterizedTest(name = "{0} bytes")
     @ValueSource(ints = {0, 1, 4096, MIB - 1, MIB, MIB + 1, 3 * MIB + 12_345, 4 * MIB})
     void everyWayOfComputingItEqualsTheOneLiner(int size) throws Exception {
         byte[] data = new byte[size];
         new Random(size).nextBytes(data);
         Path f = Files.write(tmp.resolve("f.bin"), data);
-        String expected = coreutils(f);
+        String expected = Coreutils.chunkSum(f);
 
         assertThat(ChunkDigest.of(f)).as("from the file").isEqualTo(expected);
 
