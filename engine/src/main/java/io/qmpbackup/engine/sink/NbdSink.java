@@ -43,8 +43,6 @@ public final class NbdSink implements AutoCloseable {
     static final int ENOSPC = 28;
     /** Request payloads read but not yet written: the reader waits beyond this (back pressure). */
     private static final int IN_FLIGHT_BYTES = 64 << 20;
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ChunkLedger.CHUNK + SinkFile.ALIGN)
-            .alignedSlice(SinkFile.ALIGN).slice(0, ChunkLedger.CHUNK).asReadOnlyBuffer();
 
     /** What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, size, chunks hashed from memory. */
     public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks) {
@@ -237,7 +235,10 @@ public final class NbdSink implements AutoCloseable {
                 });
             }
             case CMD_WRITE_ZEROES -> submit(ch, handle, () -> {
-                writeZeroes(offset, len, (flags & FLAG_FUA) != 0);
+                file.writeZeroes(offset, len, ledger);
+                if ((flags & FLAG_FUA) != 0) {
+                    file.flush();
+                }
                 return null;
             });
             case CMD_FLUSH -> submit(ch, handle, () -> {
@@ -246,19 +247,6 @@ public final class NbdSink implements AutoCloseable {
             });
             case CMD_TRIM -> reply(ch, handle, 0, null);
             default -> reply(ch, handle, EINVAL, null);
-        }
-    }
-
-    private void writeZeroes(long offset, long len, boolean fua) throws IOException {
-        for (long done = 0; done < len; ) {
-            int n = (int) Math.min(len - done, ZEROS.capacity());
-            ByteBuffer z = ZEROS.duplicate().clear().limit(n);
-            file.write(offset + done, z);
-            ledger.wrote(offset + done, z);
-            done += n;
-        }
-        if (fua) {
-            file.flush();
         }
     }
 

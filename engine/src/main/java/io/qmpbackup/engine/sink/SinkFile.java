@@ -19,6 +19,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 final class SinkFile implements AutoCloseable {
     static final int ALIGN = 4096;
     private static final int POOLED_PER_SIZE = 24;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ChunkLedger.CHUNK + ALIGN).alignedSlice(ALIGN)
+            .slice(0, ChunkLedger.CHUNK).asReadOnlyBuffer();
 
     private final Path path;
     private final FileChannel buffered;
@@ -80,6 +82,17 @@ final class SinkFile implements AutoCloseable {
             at += ch.write(b, at);
         }
         b.position(start);
+    }
+
+    /** Writes zeros over [offset, offset+len), told to the ledger as the data they are. */
+    void writeZeroes(long offset, long len, ChunkLedger ledger) throws IOException {
+        for (long done = 0; done < len; ) {
+            int n = (int) Math.min(len - done, ZEROS.capacity());
+            ByteBuffer z = ZEROS.duplicate().clear().limit(n);
+            write(offset + done, z);
+            ledger.wrote(offset + done, z);
+            done += n;
+        }
     }
 
     /** Fills the buffer from {@code offset}; bytes past the end of the file read as zeros. */
