@@ -30,7 +30,8 @@ public record TargetIo(Cache cache, String aio, Checksum checksum) {
     public enum Checksum {
         SINK, READ_BACK;
 
-        public static final Checksum DEFAULT = READ_BACK;
+        /** Measured faster to a durable file (bench/checksum.sh, docs/benchmark.md): it saves the read-back. */
+        public static final Checksum DEFAULT = SINK;
 
         /** From a command line value: sink, read-back. */
         public static Checksum parse(String s) {

@@ -137,7 +137,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                 description = "how each backup file's checksum is taken: sink (QEMU writes the file through this"
                 + " process, which hashes it on the way: chunked SHA-256, no read-back) or read-back (the file is"
                 + " read back after the job: SHA-256 of the whole file); --pass-fds always reads back"
-                + " (default: " + "read-back" + ")")
+                + " (default: sink)")
         TargetIo.Checksum checksum;
 
         @Option(names = "--blockdev-disable-cache", description = "qmpbackup's flag: the backup files through the page"
