@@ -33,9 +33,13 @@ final class ChunkLedger {
 
     /** A chunk that some writes covered: a copy of their bytes and the ranges they covered. */
     private static final class Pending {
-        final byte[] bytes = new byte[CHUNK];
+        final byte[] bytes;
         final TreeMap<Integer, Integer> ranges = new TreeMap<>();
         long covered;
+
+        Pending(byte[] bytes) {
+            this.bytes = bytes;
+        }
 
         /** False when [from, to) touches a range already written. */
         boolean add(int from, int to) {
@@ -54,6 +58,8 @@ final class ChunkLedger {
     }
 
     private final Map<Long, Pending> pending = new LinkedHashMap<>();
+    /** Chunk copies to reuse: a backup passes gigabytes through a few dozen of them. */
+    private final java.util.ArrayDeque<byte[]> spare = new java.util.ArrayDeque<>();
     private final Map<Long, byte[]> hashed = new HashMap<>();
     /** Chunks whose bytes all arrived (their hash may still be being computed). */
     private final BitSet complete = new BitSet();
@@ -73,6 +79,7 @@ final class ChunkLedger {
             if (full != null) {
                 byte[] h = ChunkDigest.chunkHash(ByteBuffer.wrap(full));
                 synchronized (this) {
+                    reuse(full);
                     if (!rewritten.get((int) chunk)) {
                         hashed.put(chunk, h);
                         fromMemory++;
@@ -102,11 +109,11 @@ final class ChunkLedger {
         Pending p = pending.get(chunk);
         if (p == null) {
             evictIfFull();
-            p = new Pending();
+            p = new Pending(spare.isEmpty() ? new byte[CHUNK] : spare.pop());
             pending.put(chunk, p);
         }
         if (!p.add(from, from + n)) {
-            pending.remove(chunk);
+            reuse(pending.remove(chunk).bytes);
             rewritten.set(c);
             return null;
         }
@@ -122,8 +129,14 @@ final class ChunkLedger {
     private void evictIfFull() {
         if (pending.size() >= MAX_PENDING) {
             Iterator<Long> oldest = pending.keySet().iterator();
-            oldest.next();
+            reuse(pending.get(oldest.next()).bytes);
             oldest.remove(); // not rewritten: read back at the end like any chunk not seen whole
+        }
+    }
+
+    private void reuse(byte[] bytes) {
+        if (spare.size() < MAX_PENDING) {
+            spare.push(bytes);
         }
     }
 

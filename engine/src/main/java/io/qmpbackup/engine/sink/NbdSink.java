@@ -73,6 +73,8 @@ public final class NbdSink implements AutoCloseable {
         try {
             this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(socket));
+            // whoever may write the file may connect (connecting needs write permission on the socket)
+            Files.setPosixFilePermissions(socket, Files.getPosixFilePermissions(file));
         } catch (IOException e) {
             this.file.close();
             throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
