@@ -1,10 +1,8 @@
 package io.qmpbackup.engine.repository;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -89,15 +87,10 @@ public final class ChunkDigest {
         return HexFormat.of().formatHex(d.digest());
     }
 
-    /** The value of a file, read sequentially. */
+    /** The value of a file, read sequentially with O_DIRECT where the filesystem takes it (as verify reads). */
     public static String of(Path file) throws IOException {
         ChunkDigest d = new ChunkDigest();
-        byte[] buf = new byte[CHUNK];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0; ) {
-                d.update(buf, 0, n);
-            }
-        }
+        AtomicFiles.readSequentially(file, true, d::update);
         return d.hex();
     }
 
