@@ -15,8 +15,8 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
 /**
  * Downloads one object into a file: written as {@code <file>.partial}, decrypted when the object
- * is, hashed on the way, and renamed only when its SHA-256 is the one expected (from the
- * integrity record). An object encrypted with another key, or with none configured, is told
+ * is, hashed on the way, and renamed only when its checksum (of the kind its record gives,
+ * {@link FileSum}) is the one expected (from the integrity record). An object encrypted with another key, or with none configured, is told
  * apart from a damaged one by the key id stored with it.
  */
 final class ObjectDownload {
