@@ -89,6 +89,26 @@ class NbdSinkIT {
     }
 
     @Test
+    void aSinkStoppedMidWriteFailsTheClientAndLeavesNoSocket() throws Exception {
+        Path file = Files.createFile(tmp.resolve("cut.partial"));
+        NbdSink s = sink(file, 4096 * MIB);
+        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+        for (int i = 0; i < 64; i++) {
+            cmd.addAll(List.of("-c", "write -P 7 " + i * 32 + "M 32M"));
+        }
+        cmd.add(uri());
+        Process client = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> Files.size(file) > 64 * MIB);
+        s.close();
+        String out = new String(client.getInputStream().readAllBytes());
+        assertThat(client.waitFor()).as(out).isNotZero();
+        assertThat(out).contains("failed");
+        assertThat(tmp.resolve("s.sock")).doesNotExist();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.finish(Duration.ofSeconds(1)))
+                .isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
     void writesPastTheExportFailAndTheWrongExportIsRefused() throws Exception {
         Path file = Files.createFile(tmp.resolve("small.partial"));
         NbdSink s = sink(file, MIB);
