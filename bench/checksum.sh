@@ -59,7 +59,7 @@ for round in $(seq "$rounds"); do
     sync "$work"/backup/disk.qcow2/*
     e=$(elapsed "$t0" "$(now)")
     t[$m]="${t[$m]:-} $e"
-    echo "round $round: $m: $e s ($(grep -oE '(block jobs|fsync, checksum and rename) took [0-9]+ ms|[0-9]+ of [0-9]+ chunks hashed on the way' "$work/run.log" | paste -sd ';' -))"
+    echo "round $round: $m: $e s ($(grep -oE '(block jobs|fsync, checksum and rename) took [0-9]+ ms|[0-9]+ of [0-9]+ chunks hashed on the way|at most [0-9]+ open' "$work/run.log" | paste -sd ';' -))"
     "$top/bin/qmpbackup" --socket "$work/qmp.sock" cleanup > /dev/null 2>&1 || true
   done
 done

@@ -24,7 +24,13 @@ import java.util.TreeMap;
  */
 final class ChunkLedger {
     static final int CHUNK = ChunkDigest.CHUNK;
-    static final int MAX_PENDING = 96;
+    /**
+     * Open chunks kept at most: bounds the heap a sink needs (the node agent's pod has 512 MiB for
+     * all of its disks' sinks); past it the oldest open chunk is read back at the end instead.
+     */
+    static final int MAX_PENDING = 48;
+    /** Spare chunk copies kept for reuse. */
+    private static final int MAX_SPARE = 16;
 
     /** Reads a chunk back from the file at the end: {@code into} is filled from {@code offset} up to its limit. */
     interface ReadBack {
@@ -66,6 +72,7 @@ final class ChunkLedger {
     private final BitSet rewritten = new BitSet();
     private long end;
     private long fromMemory;
+    private int peakPending;
 
     /** Bytes written at {@code offset}: the buffer's remaining bytes (its position is not moved). */
     void wrote(long offset, ByteBuffer data) {
@@ -111,6 +118,7 @@ final class ChunkLedger {
             evictIfFull();
             p = new Pending(spare.isEmpty() ? new byte[CHUNK] : spare.pop());
             pending.put(chunk, p);
+            peakPending = Math.max(peakPending, pending.size());
         }
         if (!p.add(from, from + n)) {
             reuse(pending.remove(chunk).bytes);
@@ -135,7 +143,7 @@ final class ChunkLedger {
     }
 
     private void reuse(byte[] bytes) {
-        if (spare.size() < MAX_PENDING) {
+        if (spare.size() < MAX_SPARE) {
             spare.push(bytes);
         }
     }
@@ -143,6 +151,11 @@ final class ChunkLedger {
     /** The highest byte written, exclusive. */
     synchronized long end() {
         return end;
+    }
+
+    /** The most chunks that were open at once. */
+    synchronized int peakPending() {
+        return peakPending;
     }
 
     /** Chunks hashed from memory so far. */

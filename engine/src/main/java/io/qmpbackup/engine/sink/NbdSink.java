@@ -44,8 +44,11 @@ public final class NbdSink implements AutoCloseable {
     /** Request payloads read but not yet written: the reader waits beyond this (back pressure). */
     private static final int IN_FLIGHT_BYTES = 64 << 20;
 
-    /** What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, size, chunks hashed from memory. */
-    public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks) {
+    /**
+     * What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, its size, how
+     * many of its chunks were hashed from memory, and the most chunks that were open at once.
+     */
+    public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks, int peakOpenChunks) {
     }
 
     private final Path socket;
@@ -345,7 +348,7 @@ public final class NbdSink implements AutoCloseable {
         String digest = ledger.finish(size, file::read);
         file.dropFromPageCache();
         long chunks = (size + ChunkLedger.CHUNK - 1) / ChunkLedger.CHUNK;
-        Result r = new Result(digest, size, ledger.fromMemory(), chunks);
+        Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending());
         close();
         return r;
     }

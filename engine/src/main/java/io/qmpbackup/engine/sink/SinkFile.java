@@ -19,6 +19,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 final class SinkFile implements AutoCloseable {
     static final int ALIGN = 4096;
     private static final int POOLED_PER_SIZE = 24;
+    /** Larger request buffers are not kept: the pool stays under 48 MiB whatever QEMU sends. */
+    private static final int POOLED_MAX = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ChunkLedger.CHUNK + ALIGN).alignedSlice(ALIGN)
             .slice(0, ChunkLedger.CHUNK).asReadOnlyBuffer();
 
@@ -62,7 +64,7 @@ final class SinkFile implements AutoCloseable {
 
     void release(ByteBuffer b) {
         int cls = Integer.numberOfTrailingZeros(b.capacity());
-        if (Integer.bitCount(b.capacity()) == 1 && cls < pool.length && pool[cls].size() < POOLED_PER_SIZE) {
+        if (Integer.bitCount(b.capacity()) == 1 && b.capacity() <= POOLED_MAX && pool[cls].size() < POOLED_PER_SIZE) {
             pool[cls].offer(b);
         }
     }
