@@ -20,7 +20,8 @@ import com.tngtech.archunit.lang.ArchRule;
  *   service    the engine's one front   may use remote, restore, retention, backup, repository, qmp
  *   remote     off-site copies (S3)     may use restore, backup, repository, qmp
  *   restore    retention                each may use backup, repository, qmp, not each other
- *   backup                              may use repository, qmp
+ *   backup                              may use sink, repository, qmp
+ *   sink       the NBD checksum sink    may use repository
  *   repository                          may use qmp
  *   qmp        the bottom: QMP/QGA wire protocol, no other engine package
  * </pre>
@@ -37,6 +38,7 @@ class EngineArchitectureTest {
         "io.qmpbackup.engine.retention..",
         "io.qmpbackup.engine.service..",
         "io.qmpbackup.engine.remote..",
+        "io.qmpbackup.engine.sink..",
     };
 
     /** What the engine proper must not use: Kubernetes, Quarkus, CDI/JAX-RS, the CRs, its callers. */
@@ -71,6 +73,7 @@ class EngineArchitectureTest {
     static final ArchRule engine_layers = layeredArchitecture().consideringOnlyDependenciesInLayers()
             .layer("qmp").definedBy("io.qmpbackup.engine.qmp..")
             .layer("repository").definedBy("io.qmpbackup.engine.repository..")
+            .layer("sink").definedBy("io.qmpbackup.engine.sink..")
             .layer("backup").definedBy("io.qmpbackup.engine.backup..")
             .layer("restore").definedBy("io.qmpbackup.engine.restore..")
             .layer("retention").definedBy("io.qmpbackup.engine.retention..")
@@ -79,7 +82,8 @@ class EngineArchitectureTest {
             .layer("cli").definedBy("io.qmpbackup.engine.cli..")
             .whereLayer("qmp").mayNotAccessAnyLayer()
             .whereLayer("repository").mayOnlyAccessLayers("qmp")
-            .whereLayer("backup").mayOnlyAccessLayers("repository", "qmp")
+            .whereLayer("sink").mayOnlyAccessLayers("repository")
+            .whereLayer("backup").mayOnlyAccessLayers("sink", "repository", "qmp")
             .whereLayer("restore").mayOnlyAccessLayers("backup", "repository", "qmp")
             .whereLayer("retention").mayOnlyAccessLayers("backup", "repository", "qmp")
             .whereLayer("remote").mayOnlyAccessLayers("restore", "backup", "repository", "qmp")

@@ -23,7 +23,8 @@ public record BackupResult(String vm, Path chainDir, String chainId, boolean qui
      * @param file        the backup file written
      * @param bytesCopied what the job copied
      * @param fileSize    bytes on disk
-     * @param sha256      checksum of the file
+     * @param sha256      checksum of the file as recorded ({@link io.qmpbackup.engine.repository.FileSum}: whole-file
+     *                    SHA-256, or chunked with its tag)
      * @param tracked     the disk has change tracking (qcow2, writable); raw and pflash disks get a full each run
      */
     public record DiskResult(String disk, String nodeName, BackupLevel level, Path file, long bytesCopied,

@@ -3,9 +3,12 @@ package io.qmpbackup.engine.backup;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.FileSum;
+import io.qmpbackup.engine.sink.NbdSink;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +19,8 @@ import java.util.concurrent.Future;
 
 /**
  * Makes the run's files part of the chain once QEMU is done with them: each file is fsynced,
- * checksummed (disks in parallel: the read-back dominates) and renamed into place, then every
+ * checksummed (by its sink, which hashed it on the way, or by reading it back; disks in parallel)
+ * and renamed into place, then every
  * disk's manifest records it and the chain's uuid is written. Until the manifests hold them, the
  * renamed files have an inverse on the undo stack, so a failure here leaves no file that the
  * manifest does not describe.
@@ -25,6 +29,9 @@ final class ChainRecorder {
     /** A finished file: its size and checksum. */
     record Written(DiskFiles files, long bytesCopied, long fileSize, String sha256) {
     }
+
+    /** How long QEMU may take to let go of a sink once its node is deleted (it flushes and disconnects). */
+    private static final Duration SINK_WAIT = Duration.ofSeconds(60);
 
     private final BackupOptions o;
     private final ChainDirectory chain;
@@ -45,9 +52,9 @@ final class ChainRecorder {
      * written with O_DIRECT (read back the same way), else through the page cache (read from it
      * while the data is still there, then dropped from it).
      */
-    List<Written> finish(List<DiskFiles> files, long[] bytesCopied, boolean direct, UndoStack undo)
-            throws IOException {
-        List<String> sums = checksums(files, direct);
+    List<Written> finish(List<DiskFiles> files, long[] bytesCopied, boolean direct, TargetSinks sinks,
+            UndoStack undo) throws IOException {
+        List<String> sums = checksums(files, direct, sinks);
         List<Written> written = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
             DiskFiles f = files.get(i);
@@ -69,13 +76,18 @@ final class ChainRecorder {
         return written;
     }
 
-    private static List<String> checksums(List<DiskFiles> files, boolean direct) throws IOException {
+    /** Each file durable and its recorded value ({@link FileSum}): from its sink, else read back. */
+    private List<String> checksums(List<DiskFiles> files, boolean direct, TargetSinks sinks) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(files.size(),
                 Math.max(1, Runtime.getRuntime().availableProcessors())));
         try {
             List<Future<String>> sums = new ArrayList<>();
             for (DiskFiles f : files) {
+                NbdSink sink = sinks.of(f.plan().index());
                 sums.add(pool.submit(() -> {
+                    if (sink != null) {
+                        return fromSink(f, sink);
+                    }
                     AtomicFiles.fsync(f.partial());
                     String sum = AtomicFiles.sha256(f.partial(), direct);
                     if (!direct) {
@@ -97,6 +109,14 @@ final class ChainRecorder {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** The sink has seen every write: it makes the file durable and reads back only what it did not see whole. */
+    private String fromSink(DiskFiles f, NbdSink sink) throws IOException {
+        NbdSink.Result r = sink.finish(SINK_WAIT);
+        log.debug(vm + ": " + f.partial().getFileName() + ": " + r.chunksFromMemory() + " of " + r.chunks()
+                + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once)");
+        return FileSum.chunked(r.chunkDigest());
     }
 
     /** Appends each file to its disk's manifest and writes the chain id. */
@@ -137,7 +157,7 @@ final class ChainRecorder {
         e.virtualSize = f.disk().virtualSize();
         e.fileSize = w.fileSize();
         e.bytesCopied = w.bytesCopied();
-        e.sha256 = w.sha256();
+        e.record(w.sha256());
         e.quiesced = quiesced;
         e.startedAt = started.toString();
         e.completedAt = o.clock().instant().toString();

@@ -172,6 +172,8 @@ public final class FleecingBackup {
             UndoStack undo) throws QmpException, IOException, BackupException {
         Instant started = o.clock().instant();
         List<DiskFiles> files = new TargetFiles(o, chain, vm, this::warn).prepare(plan, fleeceDir, token, undo, cancel);
+        // before the nodes' inverse: unwinding takes the nodes away first, so QEMU lets go of a sink before it stops
+        TargetSinks sinks = TargetSinks.start(o, files, fleeceDir, token, undo, log, vm);
         RunObjects objects = new RunObjects();
         // registered after the files: unwinding takes the nodes away before it deletes their files
         undo.push("remove the backup's nodes and jobs from the VM", () -> {
@@ -180,7 +182,7 @@ public final class FleecingBackup {
             }
         });
         RunGraph run = new RunGraph(graph, objects, o, log, vm, token, this::warn);
-        run.attach(files, cancel);
+        run.attach(files, sinks, cancel);
         List<UndoStack.Entry> nextBitmaps = new ArrayList<>();
         run.addNextBitmaps(plan, undo, nextBitmaps);
         cancel.check(vm);
@@ -199,7 +201,7 @@ public final class FleecingBackup {
         }
         long finishStart = System.nanoTime();
         ChainRecorder recorder = new ChainRecorder(o, chain, log, vm);
-        List<ChainRecorder.Written> written = recorder.finish(files, copied, run.direct(), undo);
+        List<ChainRecorder.Written> written = recorder.finish(files, copied, run.direct(), sinks, undo);
         log.debug(vm + ": fsync, checksum and rename took " + (System.nanoTime() - finishStart) / 1_000_000 + " ms");
         recorder.record(written, plan, quiesced, started);
         if (tpm != null) {

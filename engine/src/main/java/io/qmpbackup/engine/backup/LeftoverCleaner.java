@@ -67,7 +67,7 @@ public final class LeftoverCleaner {
         return removed;
     }
 
-    /** Removes fleece files of dead runs from a fleece folder. */
+    /** Removes fleece files and checksum-sink sockets ({@link TargetSinks}) of dead runs from a fleece folder. */
     public void cleanFleeceFiles(Path fleeceDir, String ownToken) {
         if (!Files.isDirectory(fleeceDir)) {
             return;
@@ -75,13 +75,14 @@ public final class LeftoverCleaner {
         try (Stream<Path> s = Files.list(fleeceDir)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (!n.startsWith(".qmpbackup-") || !n.endsWith(".fleece.qcow2")) {
+                if (!n.startsWith(".qmpbackup-") || !n.endsWith(".fleece.qcow2") && !n.endsWith(".sink")) {
                     continue;
                 }
                 String token = n.substring(".qmpbackup-".length(), Math.min(n.length(), ".qmpbackup-".length() + 8));
                 if (!token.equals(ownToken) && !RunLock.isAlive(lockDir, token)) {
                     Files.deleteIfExists(p);
-                    log.warn("removed fleece file of an interrupted run: " + p);
+                    log.warn("removed " + (n.endsWith(".sink") ? "checksum sink socket" : "fleece file")
+                            + " of an interrupted run: " + p);
                 }
             }
         } catch (IOException e) {

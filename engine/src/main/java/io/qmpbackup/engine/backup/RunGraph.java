@@ -64,34 +64,46 @@ final class RunGraph {
         return p.fleeced() ? snapshot(token, p.index()) : p.disk().nodeName();
     }
 
-    void attach(List<DiskFiles> files, Cancellation cancel) throws QmpException, BackupException {
+    /** Attaches each disk's target (over its sink when it has one) and fleece image. */
+    void attach(List<DiskFiles> files, TargetSinks sinks, Cancellation cancel) throws QmpException, BackupException {
         direct = o.targetIo().cache() == TargetIo.Cache.DIRECT;
         for (DiskFiles f : files) {
             cancel.check(vm);
             int i = f.plan().index();
-            String targetFile = handOverIfAsked(f.partial(), target(token, i), i);
-            String node = target(token, i);
-            String format = f.targetFormat();
-            boolean qcow2 = format.equals("qcow2");
-            try {
-                graph.addImage(node, format, targetFile, direct, o.targetIo().aioFor(direct), qcow2);
-            } catch (QmpCommandException e) {
-                if (!direct) {
-                    throw e;
-                }
-                // O_DIRECT is refused by some filesystems (tmpfs, some FUSE): fall back to the page cache
-                log.info(vm + ": target " + f.partial() + " cannot be opened with O_DIRECT (" + e.description()
-                        + "); writing through the page cache");
-                direct = false;
-                graph.addImage(node, format, targetFile, false, o.targetIo().aioFor(false), qcow2);
+            if (sinks.of(i) != null) {
+                graph.addImageOverNbd(target(token, i), f.targetFormat(), sinks.of(i).socket().toString(),
+                        sinks.of(i).export(), f.targetFormat().equals("qcow2"));
+                objects.add(RunObjects.Kind.TARGET, i, target(token, i), null);
+            } else {
+                attachFile(f, i);
             }
-            objects.add(RunObjects.Kind.TARGET, i, node, null);
             if (f.plan().fleeced()) {
                 String fleeceNode = fleece(token, i);
                 graph.addFleeceImage(fleeceNode, handOverIfAsked(f.fleeceFile(), fleeceNode, i));
                 objects.add(RunObjects.Kind.FLEECE, i, fleeceNode, null);
             }
         }
+    }
+
+    /** A target QEMU opens itself (or gets as a descriptor with --pass-fds). */
+    private void attachFile(DiskFiles f, int i) throws QmpException, BackupException {
+        String targetFile = handOverIfAsked(f.partial(), target(token, i), i);
+        String node = target(token, i);
+        String format = f.targetFormat();
+        boolean qcow2 = format.equals("qcow2");
+        try {
+            graph.addImage(node, format, targetFile, direct, o.targetIo().aioFor(direct), qcow2);
+        } catch (QmpCommandException e) {
+            if (!direct) {
+                throw e;
+            }
+            // O_DIRECT is refused by some filesystems (tmpfs, some FUSE): fall back to the page cache
+            log.info(vm + ": target " + f.partial() + " cannot be opened with O_DIRECT (" + e.description()
+                    + "); writing through the page cache");
+            direct = false;
+            graph.addImage(node, format, targetFile, false, o.targetIo().aioFor(false), qcow2);
+        }
+        objects.add(RunObjects.Kind.TARGET, i, node, null);
     }
 
     /**

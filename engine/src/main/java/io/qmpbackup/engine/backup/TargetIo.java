@@ -13,11 +13,39 @@ import java.util.Locale;
  * choice is the user's ({@code --target-cache}, {@code --blockdev-aio}), not a guess.
  *
  * @param cache how the file is cached
- * @param aio   QEMU's aio for the file: {@code threads}, {@code native} or {@code io_uring}; null for
- *              {@code threads}
+ * @param aio      QEMU's aio for the file: {@code threads}, {@code native} or {@code io_uring}; null for
+ *                 {@code threads}
+ * @param checksum how the integrity record is taken (null: {@link Checksum#DEFAULT})
  */
-public record TargetIo(Cache cache, String aio) {
+public record TargetIo(Cache cache, String aio, Checksum checksum) {
     public static final TargetIo DEFAULT = new TargetIo(Cache.DIRECT, null);
+
+    /**
+     * How a backup file's checksum is taken. {@code SINK}: QEMU writes the file through the
+     * engine's NBD sink ({@link io.qmpbackup.engine.sink.NbdSink}), which hashes it on the way
+     * (a chunked SHA-256); {@code READ_BACK}: QEMU writes the file itself and the engine reads it
+     * back after the job (a whole-file SHA-256). With {@code --pass-fds} the sink is not used
+     * (see {@link TargetSinks}).
+     */
+    public enum Checksum {
+        SINK, READ_BACK;
+
+        /** Measured faster to a durable file (bench/checksum.sh, docs/benchmark.md): it saves the read-back. */
+        public static final Checksum DEFAULT = SINK;
+
+        /** From a command line value: sink, read-back. */
+        public static Checksum parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("checksum mode '" + s + "' is not one of sink, read-back", e);
+            }
+        }
+    }
+
+    public TargetIo(Cache cache, String aio) {
+        this(cache, aio, null);
+    }
 
     public enum Cache {
         DIRECT, BUFFERED;
@@ -35,6 +63,7 @@ public record TargetIo(Cache cache, String aio) {
 
     public TargetIo {
         cache = cache == null ? Cache.DIRECT : cache;
+        checksum = checksum == null ? Checksum.DEFAULT : checksum;
         if (aio != null && !aio.equals("threads") && !aio.equals("native") && !aio.equals("io_uring")) {
             throw new IllegalArgumentException("blockdev aio '" + aio + "' is not one of threads, native, io_uring");
         }

@@ -57,6 +57,13 @@ final class Choices {
         }
     }
 
+    /** backup --checksum. */
+    static final class Checksum extends Choice<TargetIo.Checksum> {
+        Checksum() {
+            super(TargetIo.Checksum::parse, "sink", "read-back");
+        }
+    }
+
     /** backup --blockdev-aio: QEMU's names. */
     static final class Aio extends Choice<String> {
         Aio() {

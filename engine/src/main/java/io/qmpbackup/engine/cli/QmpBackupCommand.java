@@ -133,6 +133,13 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                 + " only; default: threads)")
         String blockdevAio;
 
+        @Option(names = "--checksum", converter = Choices.Checksum.class, completionCandidates = Choices.Checksum.class,
+                description = "how each backup file's checksum is taken: sink (QEMU writes the file through this"
+                + " process, which hashes it on the way: chunked SHA-256, no read-back) or read-back (the file is"
+                + " read back after the job: SHA-256 of the whole file); --pass-fds always reads back"
+                + " (default: sink)")
+        TargetIo.Checksum checksum;
+
         @Option(names = "--blockdev-disable-cache", description = "qmpbackup's flag: the backup files through the page"
                 + " cache with flushes honoured (= --target-cache buffered)")
         boolean blockdevDisableCache;
@@ -184,7 +191,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                     .quiesce(quiesce).agentSocket(top.agentSocket).noSubdir(noSubdir).noTimestamp(noTimestamp)
                     .noSymlink(noSymlink).fleeceDir(fleeceDir).agentTimeout(Duration.ofSeconds(agentTimeout))
                     .passFds(passFds).cbwTimeout(cbwTimeout).targetIo(new TargetIo(blockdevDisableCache
-                            ? TargetIo.Cache.BUFFERED : targetCache, blockdevAio))
+                            ? TargetIo.Cache.BUFFERED : targetCache, blockdevAio, checksum))
                     .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).tpmState(tpmState).build();
             top.log.progressEvery(progressInterval);
             Cancellation cancel = new Cancellation();

@@ -81,6 +81,21 @@ public final class BlockGraph {
         qmp.execute("blockdev-add", spec);
     }
 
+    /**
+     * A backup target whose file is an NBD export on a UNIX socket (the engine's own sink) instead of
+     * a file QEMU opens: QEMU formats it as {@code format} and the sink sees every byte written.
+     */
+    public void addImageOverNbd(String node, String format, String socket, String export, boolean noBacking)
+            throws QmpException {
+        ObjectNode spec = Json.obj("driver", format, "node-name", node);
+        if (noBacking) {
+            spec.set("backing", NullNode.getInstance());
+        }
+        spec.set("file", Json.obj("driver", "nbd", "server", Json.obj("type", "unix", "path", socket),
+                "export", export));
+        qmp.execute("blockdev-add", spec);
+    }
+
     /** A qcow2 fleece image whose freed clusters go back to the file system (discard=unmap). */
     public void addFleeceImage(String node, String filename) throws QmpException {
         qmp.execute("blockdev-add", Json.obj("driver", "qcow2", "node-name", node, "discard", "unmap",

@@ -68,7 +68,8 @@ public final class ChainDownload {
         }
         if (sums.isEmpty()) {
             throw new RemoteException("the remote folder " + store.config().key(d) + "/ has no integrity record"
-                    + " (SHA256SUMS-*.config): its files cannot be checked, nothing is restored from it");
+                    + " (SHA256CHUNKS-*.config or SHA256SUMS-*.config): its files cannot be checked, nothing is"
+                    + " restored from it");
         }
         for (Map.Entry<String, String> e : sums.entrySet()) {
             Path local = inside(folder, e.getKey());

@@ -1,13 +1,12 @@
 package io.qmpbackup.engine.remote;
 
+import io.qmpbackup.engine.repository.FileSum;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.util.Map;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -16,8 +15,8 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
 /**
  * Downloads one object into a file: written as {@code <file>.partial}, decrypted when the object
- * is, hashed on the way, and renamed only when its SHA-256 is the one expected (from the
- * integrity record). An object encrypted with another key, or with none configured, is told
+ * is, hashed on the way, and renamed only when its checksum (of the kind its record gives,
+ * {@link FileSum}) is the one expected (from the integrity record). An object encrypted with another key, or with none configured, is told
  * apart from a damaged one by the key id stored with it.
  */
 final class ObjectDownload {
@@ -41,14 +40,19 @@ final class ObjectDownload {
                 .key(key))) {
             GetObjectResponse r = in.response();
             InputStream plain = plaintext(in, r.metadata(), key, r.contentLength(), where);
-            MessageDigest d = ObjectUpload.sha("SHA-256");
-            try (InputStream src = new DigestInputStream(plain, d); OutputStream out = Files.newOutputStream(partial)) {
-                src.transferTo(out);
+            // the kind the record names: whole-file SHA-256, or chunked (records themselves: whole)
+            FileSum.Hasher d = FileSum.hasherLike(expectedSha);
+            try (InputStream src = plain; OutputStream out = Files.newOutputStream(partial)) {
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = src.read(buf)) > 0; ) {
+                    d.update(buf, 0, n);
+                    out.write(buf, 0, n);
+                }
             } catch (ObjectCipher.ChunkAuthenticationException e) {
                 throw new RemoteException("remote object " + where + " is damaged: " + e.getMessage()
                         + "; restore from another copy", e);
             }
-            sha = ObjectUpload.hex(d.digest());
+            sha = d.value();
             String stored = r.metadata().get(RemoteStore.META_SHA);
             if (expectedSha != null && !sha.equals(expectedSha)) {
                 throw damaged(where, sha, expectedSha, partial);

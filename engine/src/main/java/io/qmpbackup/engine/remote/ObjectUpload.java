@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.remote;
 
+import io.qmpbackup.engine.repository.FileSum;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -72,7 +73,9 @@ final class ObjectUpload {
 
     private Sent putSmall(Path file, String key, String sha256, long size) throws IOException, InterruptedException {
         byte[] plain = Files.readAllBytes(file);
-        if (plain.length != size || !hex(sha("SHA-256").digest(plain)).equals(sha256)) {
+        FileSum.Hasher h = FileSum.hasherLike(sha256);
+        h.update(plain, 0, plain.length);
+        if (plain.length != size || !h.value().equals(sha256)) {
             throw mismatch(file);
         }
         byte[] body = seal(key, sha256, 0, plain, plain.length, true);
@@ -117,7 +120,7 @@ final class ObjectUpload {
             }
         }
         String id = uploadId;
-        MessageDigest whole = sha("SHA-256");
+        FileSum.Hasher whole = FileSum.hasherLike(sha256);
         List<Future<PartResult>> futures = submitParts(file, key, id, sha256, size, part, earlier, whole);
         List<CompletedPart> done = new ArrayList<>();
         long bytes = 0;
@@ -130,7 +133,7 @@ final class ObjectUpload {
             bytes += r.reused ? 0 : r.bytes;
             done.add(r.part);
         }
-        if (!hex(whole.digest()).equals(sha256)) {
+        if (!whole.value().equals(sha256)) {
             abort(key, id);
             throw mismatch(file);
         }
@@ -150,14 +153,14 @@ final class ObjectUpload {
 
     /** Reads the file part by part (hashing it whole) and hands each part to the pool, a few in flight. */
     private List<Future<PartResult>> submitParts(Path file, String key, String id, String sha256, long size,
-            long part, Map<Integer, Part> earlier, MessageDigest whole) throws IOException, InterruptedException {
+            long part, Map<Integer, Part> earlier, FileSum.Hasher whole) throws IOException, InterruptedException {
         int parts = (int) ((size + part - 1) / part);
         Semaphore inFlight = new Semaphore(Math.max(1, store.config().parallelParts()));
         List<Future<PartResult>> futures = new ArrayList<>();
         try (InputStream in = Files.newInputStream(file)) {
             for (int n = 1; n <= parts; n++) {
                 byte[] buf = in.readNBytes((int) Math.min(part, size - (n - 1) * part));
-                whole.update(buf);
+                whole.update(buf, 0, buf.length);
                 inFlight.acquire();
                 int number = n;
                 boolean last = n == parts;

@@ -120,6 +120,7 @@ public final class RemoteShadow {
         written.add(rel);
         if (m.disk != null) {
             written.add(root.relativize(ChecksumRecord.of(folder, m.disk)).toString().replace('\\', '/'));
+            written.add(root.relativize(ChecksumRecord.chunksOf(folder, m.disk)).toString().replace('\\', '/'));
         }
     }
 

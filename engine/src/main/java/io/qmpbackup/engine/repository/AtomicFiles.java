@@ -77,6 +77,16 @@ public final class AtomicFiles {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("JDK without SHA-256", e);
         }
+        readSequentially(file, direct, md::update);
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /**
+     * Hands the file's bytes, in order, to {@code consumer} (each buffer's remaining bytes), read
+     * on another thread meanwhile; {@code direct} as for {@link #sha256(Path, boolean)}.
+     */
+    public static void readSequentially(Path file, boolean direct, java.util.function.Consumer<ByteBuffer> consumer)
+            throws IOException {
         java.util.concurrent.ArrayBlockingQueue<ByteBuffer> free = new java.util.concurrent.ArrayBlockingQueue<>(3);
         java.util.concurrent.ArrayBlockingQueue<ByteBuffer> full = new java.util.concurrent.ArrayBlockingQueue<>(4);
         ByteBuffer end = ByteBuffer.allocate(0);
@@ -103,7 +113,7 @@ public final class AtomicFiles {
                 if (b == end) {
                     break;
                 }
-                md.update(b);
+                consumer.accept(b);
                 free.put(b);
             }
             reader.join();
@@ -115,7 +125,6 @@ public final class AtomicFiles {
         if (readError.get() != null) {
             throw new IOException("cannot read back " + file + ": " + readError.get().getMessage(), readError.get());
         }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     /** Reads the file into buffers taken from {@code free}, handing each to {@code full} in order. */

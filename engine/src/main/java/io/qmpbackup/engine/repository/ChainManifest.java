@@ -74,10 +74,25 @@ public final class ChainManifest {
         public long fileSize;
         /** Bytes the backup job copied. */
         public long bytesCopied;
+        /** SHA-256 of the whole file (backups taken with a read-back). */
         public String sha256;
+        /** {@link ChunkDigest} of the file (backups hashed on the way), hex; at most one of the two is set. */
+        public String chunkSha256;
         public boolean quiesced;
         public String startedAt;
         public String completedAt;
+
+        /** The recorded value ({@link FileSum}), of either kind; null when none was recorded. */
+        public String recorded() {
+            return chunkSha256 != null ? FileSum.chunked(chunkSha256) : sha256;
+        }
+
+        /** Sets the recorded value ({@link FileSum}) into the field of its kind. */
+        public void record(String value) {
+            boolean chunked = value != null && FileSum.isChunked(value);
+            sha256 = chunked ? null : value;
+            chunkSha256 = chunked ? FileSum.hex(value) : null;
+        }
     }
 
     public static Optional<ChainManifest> read(Path path) throws IOException {
@@ -102,8 +117,8 @@ public final class ChainManifest {
         if (disk != null) {
             Map<String, String> sums = new LinkedHashMap<>();
             for (Entry e : entries) {
-                if (e.sha256 != null) {
-                    sums.put(e.file, e.sha256);
+                if (e.recorded() != null) {
+                    sums.put(e.file, e.recorded());
                 }
             }
             Path dir = path.toAbsolutePath().getParent().resolve(folder == null ? "." : folder).normalize();

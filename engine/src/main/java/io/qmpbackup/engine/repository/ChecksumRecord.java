@@ -15,10 +15,18 @@ import java.util.Map;
  * even where the chain manifest (beside the folder) stayed behind. The name ends in
  * {@code .config} because qmpbackup 0.67's own restore reads every other file of the folder as
  * an image. Written from the chain manifest, whenever the manifest is written.
+ *
+ * <p>Files whose value is a {@link ChunkDigest} (taken without reading the file back, see
+ * {@code sink.NbdSink}) are listed in {@code SHA256CHUNKS-<image>.config} instead, same line
+ * format; each is checked with
+ * {@code split -b 1M --filter=sha256sum FILE | cut -c1-64 | sha256sum}. A folder holds either or
+ * both (an old chain that newer backups extend).
  */
 public final class ChecksumRecord {
     private static final String PREFIX = "SHA256SUMS-";
     private static final String SUFFIX = ".config";
+    /** Its sibling for {@link ChunkDigest} values: a distinct name, so no one checks them with sha256sum -c. */
+    private static final String CHUNKS_PREFIX = "SHA256CHUNKS-";
 
     private ChecksumRecord() {
     }
@@ -30,17 +38,46 @@ public final class ChecksumRecord {
 
     /** True for a record's file name (of any disk). */
     public static boolean isRecord(String fileName) {
-        return fileName.startsWith(PREFIX) && fileName.endsWith(SUFFIX);
+        return (fileName.startsWith(PREFIX) || fileName.startsWith(CHUNKS_PREFIX)) && fileName.endsWith(SUFFIX);
     }
 
     /** Writes the record atomically: the checksum of each file that has one, in chain order. */
     static void write(Path folder, String image, Map<String, String> sha256ByFile) throws IOException {
-        writeSums(of(folder, image), sha256ByFile);
+        Map<String, String> whole = new LinkedHashMap<>();
+        Map<String, String> chunked = new LinkedHashMap<>();
+        sha256ByFile.forEach((name, sum) -> {
+            if (FileSum.isChunked(sum)) {
+                chunked.put(name, FileSum.hex(sum));
+            } else {
+                whole.put(name, sum);
+            }
+        });
+        // one file per kind, each holding only its own: sha256sum -c stays right for the old one
+        writeOrRemove(of(folder, image), whole, chunked.isEmpty());
+        writeOrRemove(chunksOf(folder, image), chunked, false);
     }
 
-    /** File name to SHA-256, as recorded; empty when the folder holds no record for {@code image}. */
+    private static void writeOrRemove(Path file, Map<String, String> sums, boolean keepEmpty) throws IOException {
+        if (sums.isEmpty() && !keepEmpty) {
+            Files.deleteIfExists(file);
+        } else {
+            writeSums(file, sums);
+        }
+    }
+
+    /** The chunked record of {@code image}'s backups in {@code folder} ({@link ChunkDigest} values). */
+    public static Path chunksOf(Path folder, String image) {
+        return folder.resolve(CHUNKS_PREFIX + image + SUFFIX);
+    }
+
+    /**
+     * File name to recorded value ({@link FileSum}: chunked ones tagged), from both records;
+     * empty when the folder holds no record for {@code image}.
+     */
     public static Map<String, String> read(Path folder, String image) throws IOException {
-        return readSums(of(folder, image));
+        Map<String, String> out = readSums(of(folder, image));
+        out.putAll(readSums(chunksOf(folder, image)));
+        return out;
     }
 
     /** Writes {@code file} atomically in sha256sum's format, {@code <hex>  <name>} per line, in the map's order. */
@@ -50,16 +87,21 @@ public final class ChecksumRecord {
         AtomicFiles.write(file, b.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** A file in sha256sum's format: name to SHA-256, in its order; empty when there is no such file. */
+    /**
+     * A file in sha256sum's format: name to value, in its order (tagged {@link FileSum#chunked} when
+     * the file is a chunked record); empty when there is no such file.
+     */
     public static Map<String, String> readSums(Path p) throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
+        boolean chunked = p.getFileName().toString().startsWith(CHUNKS_PREFIX);
         if (!Files.exists(p)) {
             return out;
         }
         for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
             // sha256sum's format: 64 hex digits, a space, a space (text) or '*' (binary), the name
             if (line.length() > 66 && line.substring(0, 64).matches("[0-9a-f]{64}")) {
-                out.put(line.substring(66), line.substring(0, 64));
+                String hex = line.substring(0, 64);
+                out.put(line.substring(66), chunked ? FileSum.chunked(hex) : hex);
             } else if (!line.isBlank()) {
                 throw new IOException("checksum file " + p + " has a line that is not '<sha256>  <file>': "
                         + line + " (restore it from a copy, or move it away and verify with --structure-only)");

@@ -272,7 +272,7 @@ public final class BackupChain {
             // a raw disk's FULL and COPY are raw (whatever their bytes look like), its INCs qcow2
             String format = "raw".equals(manifest.sourceFormat) && !BackupLevel.INC.lower().equals(e.level) ? "raw"
                     : formatOf(p);
-            ordered.add(new ChainFile(p, e.level, e.epoch, format, e.sha256));
+            ordered.add(new ChainFile(p, e.level, e.epoch, format, e.recorded()));
         }
         for (ChainFile f : stamped) {
             if (!listed.contains(f.name())) {

@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * @param level   full, inc or copy
  * @param epoch   backup time from its name (0 for --no-timestamp files)
  * @param format  qcow2 or raw
- * @param sha256  checksum from the chain manifest (null without one)
+ * @param sha256  checksum from the chain manifest or the record ({@link io.qmpbackup.engine.repository.FileSum}:
+ *                whole-file SHA-256 or tagged chunked; null without one)
  */
 public record ChainFile(Path path, String level, long epoch, String format, String sha256) {
     public String name() {

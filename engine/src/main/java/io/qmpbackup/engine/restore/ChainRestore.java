@@ -5,6 +5,7 @@ import io.qmpbackup.engine.backup.BackupLog;
 import io.qmpbackup.engine.backup.Cancellation;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.FileSum;
 import io.qmpbackup.engine.repository.DirectIo;
 import io.qmpbackup.engine.repository.Holds;
 import io.qmpbackup.engine.repository.QemuImg;
@@ -374,7 +375,7 @@ public final class ChainRestore {
         for (ChainFile f : changed) {
             for (ChainManifest.Entry e : m.entries) {
                 if (e.file.equals(f.name())) {
-                    e.sha256 = AtomicFiles.sha256(f.path());
+                    e.record(FileSum.compute(f.path(), e.recorded()));
                     e.fileSize = Files.size(f.path());
                 }
             }

@@ -1,8 +1,8 @@
 package io.qmpbackup.engine.restore;
 
 import io.qmpbackup.engine.backup.BackupLog;
-import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChecksumRecord;
+import io.qmpbackup.engine.repository.FileSum;
 import io.qmpbackup.engine.repository.QemuImg;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * {@code verify}: every file of a disk's folder, oldest first, through {@code qemu-img check}
- * (qcow2 structure) and against the SHA-256 recorded when it was written (chain manifest, or the
+ * (qcow2 structure) and against the checksum recorded when it was written ({@link FileSum}: a
+ * whole-file SHA-256 or a chunked one, each computed over every byte of the file) (chain manifest, or the
  * integrity record inside the folder): any flipped byte. A file with no recorded checksum fails
  * unless only the structure was asked for: "structure only" is not a pass. Chain completeness
  * (gaps, a missing FULL, unfinished files) was checked when the chain was loaded.
@@ -46,10 +47,10 @@ public final class ChainVerifier {
             if (problem == null && f.sha256() != null && !structureOnly) {
                 checksummed++;
                 try {
-                    String actual = AtomicFiles.sha256(f.path());
+                    String actual = FileSum.compute(f.path(), f.sha256());
                     if (!actual.equals(f.sha256())) {
-                        problem = "its SHA-256 is " + actual + " but the chain manifest recorded " + f.sha256()
-                                + " when it was written: the file changed since";
+                        problem = "its " + FileSum.kind(f.sha256()) + " is " + FileSum.hex(actual) + " but "
+                                + FileSum.hex(f.sha256()) + " was recorded when it was written: the file changed since";
                     }
                 } catch (IOException e) {
                     problem = "cannot read it: " + e.getMessage();

@@ -70,6 +70,10 @@ class PassFdsIT {
             BackupResult full = backup(vm, BackupOptions.builder(BackupLevel.FULL, target).passFds(true).build(), log);
             assertThat(full.level()).isEqualTo(BackupLevel.FULL);
             assertThat(fdsets(vm)).as("fdsets left in QEMU").isZero();
+            // QEMU cannot reach a socket of ours either: the file is read back, its record a whole-file SHA-256
+            assertThat(log.infos).anyMatch(i -> i.contains("--pass-fds") && i.contains("read back"));
+            assertThat(full.disks().get(0).sha256()).isEqualTo(io.qmpbackup.engine.repository.AtomicFiles.sha256(
+                    full.disks().get(0).file()));
             vm.flush(disk);
             assertThat(QemuTools.compare(img, "qcow2", full.disks().get(0).file(), "qcow2").exit()).isZero();
 

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.FileSum;
 import io.qmpbackup.engine.testing.Chains;
+import io.qmpbackup.engine.testing.Coreutils;
 import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.RecordingLog;
 import io.qmpbackup.engine.testing.TestVm;
@@ -17,9 +19,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Every way of writing the target (--target-cache, --blockdev-aio) gives the same exact chain
- * with a checksum that matches the file: a page-cache target is read back from the cache, an
- * O_DIRECT one with O_DIRECT, and both are durable before they are renamed.
+ * Every way of writing the target (--target-cache, --blockdev-aio, --checksum) gives the same exact
+ * chain with a checksum that matches the file: read back, a page-cache target is read from the
+ * cache, an O_DIRECT one with O_DIRECT; through the sink, it is the chunked value the coreutils
+ * one-liner prints; every file is durable before it is renamed.
  */
 class TargetIoIT {
     private static final int MIB = 1 << 20;
@@ -27,14 +30,16 @@ class TargetIoIT {
     @TempDir
     Path tmp;
 
-    @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"DIRECT, threads", "DIRECT, native", "DIRECT, io_uring", "BUFFERED, threads", "BUFFERED, io_uring"})
-    void eachTargetModeWritesAnExactChain(TargetIo.Cache cache, String aio) throws Exception {
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @CsvSource({"DIRECT, threads, READ_BACK", "DIRECT, native, READ_BACK", "DIRECT, io_uring, READ_BACK",
+        "BUFFERED, threads, READ_BACK", "BUFFERED, io_uring, READ_BACK", "DIRECT, , SINK", "BUFFERED, , SINK"})
+    void eachTargetModeWritesAnExactChain(TargetIo.Cache cache, String aio, TargetIo.Checksum checksum)
+            throws Exception {
         Path img = QemuTools.createQcow2(tmp.resolve("disk1.qcow2"), "32M");
         QemuTools.write(img, "qcow2", 0, 8 * MIB, 0x41);
         DiskSpec disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
         Path target = tmp.resolve("backup");
-        TargetIo io = new TargetIo(cache, aio);
+        TargetIo io = new TargetIo(cache, aio, checksum);
         try (TestVm vm = TestVm.start(tmp, List.of(disk))) {
             Chains.backup(vm, BackupOptions.builder(BackupLevel.FULL, target).targetIo(io).build(), new RecordingLog());
             vm.guestWrite(disk, 20L * MIB, 2L * MIB, 0x42);
@@ -46,8 +51,9 @@ class TargetIoIT {
             assertThat(cmp.exit()).as(cmp.out()).isZero();
             ChainManifest m = ChainManifest.read(target.resolve("disk1.qcow2.chain.json")).orElseThrow();
             for (int i = 0; i < chain.size(); i++) {
-                assertThat(m.entries.get(i).sha256).as(chain.get(i).toString())
-                        .isEqualTo(AtomicFiles.sha256(chain.get(i)));
+                String expected = checksum == TargetIo.Checksum.SINK ? FileSum.chunked(Coreutils.chunkSum(chain.get(i)))
+                        : AtomicFiles.sha256(chain.get(i));
+                assertThat(m.entries.get(i).recorded()).as(chain.get(i).toString()).isEqualTo(expected);
             }
         }
     }

@@ -117,13 +117,13 @@ class QmpBackupCliIT {
         Path plain = tmp.resolve("plain");
         ok("backup", "--level", "full", "--target", plain.toString(), "--no-timestamp", "--exclude", "drive-vdb");
         assertThat(names(plain.resolve("os.qcow2"))).containsExactlyInAnyOrder("os.qcow2", "FULL-os.qcow2",
-                "SHA256SUMS-os.qcow2.config");
+                "SHA256CHUNKS-os.qcow2.config");
         assertThat(Files.isSymbolicLink(plain.resolve("os.qcow2/FULL-os.qcow2"))).isTrue();
         assertThat(plain.resolve("data.qcow2")).doesNotExist();
         Path nolink = tmp.resolve("nolink");
         ok("backup", "--level", "copy", "--target", nolink.toString(), "--no-timestamp", "--no-symlink");
         assertThat(names(nolink.resolve("os.qcow2"))).containsExactlyInAnyOrder("os.qcow2",
-                "SHA256SUMS-os.qcow2.config");
+                "SHA256CHUNKS-os.qcow2.config");
 
         Path monthly = tmp.resolve("monthly");
         ok("backup", "--level", "auto", "--target", monthly.toString(), "--monthly");

@@ -1,6 +1,8 @@
 package io.qmpbackup.engine.remote;
 
 import io.qmpbackup.engine.repository.ChainManifest;
+import io.qmpbackup.engine.repository.ChunkDigest;
+import io.qmpbackup.engine.repository.FileSum;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +19,8 @@ final class FakeTarget {
     private final Path target;
     private ChainManifest manifest = new ChainManifest();
     private final Random random = new Random(16);
+    /** Record new files with a chunked checksum (as the backup's sink does) instead of a whole-file SHA-256. */
+    boolean chunked;
 
     FakeTarget(Path target) throws IOException {
         this.target = Files.createDirectories(target);
@@ -71,7 +75,7 @@ final class FakeTarget {
         e.file = name;
         e.epoch = epoch;
         e.fileSize = size;
-        e.sha256 = TargetFiles.sha256(f);
+        e.record(chunked ? FileSum.chunked(ChunkDigest.of(f)) : TargetFiles.sha256(f));
         if (level.equals("inc")) {
             e.backingFile = manifest.entries.get(manifest.entries.size() - 1).file;
         }

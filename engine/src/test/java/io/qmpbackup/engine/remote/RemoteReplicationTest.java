@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.qmpbackup.engine.retention.RetentionPolicy;
 import io.qmpbackup.engine.service.BackupService;
 import io.qmpbackup.engine.service.RemoteService;
+import io.qmpbackup.engine.repository.ChunkDigest;
 import io.qmpbackup.engine.service.ReplicationOutcome;
 import io.qmpbackup.engine.testing.RecordingLog;
 import io.qmpbackup.engine.testing.S3TestServer;
@@ -83,6 +84,31 @@ class RemoteReplicationTest {
         assertThat(Files.readString(root.resolve("disk1.qcow2.chain.json")))
                 .isEqualTo(Files.readString(t.manifestFile()));
         assertThat(root.resolve("uuid")).hasContent("c0ffee");
+    }
+
+    @Test
+    void chunkedRecordsGoUpAndComeBackCheckedAsTheyWereTaken() throws Exception {
+        FakeTarget t = new FakeTarget(tmp.resolve("t"));
+        t.add("full", 1000, 700_000); // whole-file SHA-256: an old chain...
+        t.chunked = true;
+        Path inc = t.add("inc", 1001, 12 * MIB + 3); // ...extended through the sink (multipart upload)
+        Path small = t.add("inc", 1002, 300_000);
+        RemoteConfig c = bucket();
+        ReplicationOutcome up = service().replicate(t.target(), c, null, new RecordingLog());
+        assertThat(up.offsite()).as(up.summary()).isTrue();
+        try (RemoteStore store = new RemoteStore(c)) {
+            assertThat(store.list("node1/vm1/").keySet()).contains("node1/vm1/disk1.qcow2/SHA256SUMS-disk1.qcow2.config",
+                    "node1/vm1/disk1.qcow2/SHA256CHUNKS-disk1.qcow2.config");
+        }
+        assertThat(service().replicate(t.target(), c, null, new RecordingLog()).uploaded()).isZero();
+        var d = service().download(c, "disk1.qcow2", tmp.resolve("back"), new RecordingLog());
+        for (Path f : new Path[] {inc, small}) {
+            assertThat(Files.mismatch(d.folder().resolve(f.getFileName()), f)).isEqualTo(-1);
+        }
+        damage(s3.blobs(), c.bucket(), c.key("disk1.qcow2/" + small.getFileName()), 4321);
+        assertThatThrownBy(() -> service().download(c, "disk1.qcow2", tmp.resolve("again"), new RecordingLog()))
+                .isInstanceOf(RemoteException.class).hasMessageContaining("is damaged")
+                .hasMessageContaining(ChunkDigest.of(small));
     }
 
     @Test

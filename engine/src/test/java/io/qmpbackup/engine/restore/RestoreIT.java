@@ -9,6 +9,7 @@ import io.qmpbackup.engine.backup.BackupResult;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.TargetLock;
 import io.qmpbackup.engine.testing.Chains;
+import io.qmpbackup.engine.testing.Coreutils;
 import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.RecordingLog;
 import io.qmpbackup.engine.testing.TestVm;
@@ -277,13 +278,16 @@ class RestoreIT {
             }
         }
         assertThat(dir.getParent().resolve("disk1.qcow2.chain.json")).doesNotExist();
-        Path record = dir.resolve("SHA256SUMS-disk1.qcow2.config");
+        // taken through the checksum sink: the chunked record (old folders' SHA256SUMS: ChecksumSinkIT)
+        Path record = dir.resolve("SHA256CHUNKS-disk1.qcow2.config");
         assertThat(record).exists();
+        assertThat(dir.resolve("SHA256SUMS-disk1.qcow2.config")).doesNotExist();
         CliProcess clean = ok("verify", "--dir", dir.toString());
         assertThat(clean.stdout()).contains("4 file(s) sound, 4 matched");
-        // the record is sha256sum's own format: standard tools check the folder too
-        assertThat(QemuTools.exec("sh", "-c", "cd '" + dir + "' && sha256sum -c --quiet " + record.getFileName())
-                .exit()).isZero();
+        // standard tools check the folder too, with the README's loop
+        QemuTools.Result tools = Coreutils.checkFolder(dir, record);
+        assertThat(tools.exit()).as(tools.out()).isZero();
+        assertThat(tools.out().lines()).hasSize(4).allMatch(l -> l.endsWith(": OK"));
         for (int p = 0; p < 4; p++) {
             Path f = dir.resolve(points.get(p));
             long offset = Files.size(f) - 4096 - 17;
@@ -291,8 +295,9 @@ class RestoreIT {
             CliProcess damaged = restore("verify", "--dir", dir.toString());
             assertThat(damaged.exitCode()).as(damaged.toString()).isEqualTo(1);
             assertThat(damaged.stderr()).contains(points.get(p));
-            assertThat(QemuTools.exec("sh", "-c", "cd '" + dir + "' && sha256sum -c --quiet " + record.getFileName())
-                    .exit()).as("sha256sum -c sees it too").isNotZero();
+            QemuTools.Result seen = Coreutils.checkFolder(dir, record);
+            assertThat(seen.exit()).as("coreutils see it too: " + seen.out()).isNotZero();
+            assertThat(seen.out()).contains(points.get(p) + ": FAILED");
             flip(f, offset);
         }
         ok("verify", "--dir", dir.toString());

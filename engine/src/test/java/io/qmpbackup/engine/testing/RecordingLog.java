@@ -8,6 +8,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class RecordingLog implements BackupLog {
     public final List<String> infos = new CopyOnWriteArrayList<>();
     public final List<String> warnings = new CopyOnWriteArrayList<>();
+    public final List<String> debugs = new CopyOnWriteArrayList<>();
     /** Bytes done in the newest progress report. */
     public final java.util.concurrent.atomic.AtomicLong progress = new java.util.concurrent.atomic.AtomicLong();
 
@@ -20,6 +21,11 @@ public final class RecordingLog implements BackupLog {
     public void info(String message) {
         infos.add(message);
         System.out.println("INFO " + message);
+    }
+
+    @Override
+    public void debug(String message) {
+        debugs.add(message);
     }
 
     @Override

@@ -1,0 +1,87 @@
+package io.qmpbackup.engine.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpbackup.engine.repository.ChunkDigest;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The ledger's value is the file's ChunkDigest whatever the order, overlaps and gaps of the writes. */
+class ChunkLedgerTest {
+    private static final int MIB = ChunkLedger.CHUNK;
+
+    /** A file in memory that the ledger is told about as it is written. */
+    private static final class File {
+        final byte[] bytes;
+        final ChunkLedger ledger = new ChunkLedger();
+
+        File(int size) {
+            bytes = new byte[size];
+        }
+
+        void write(int offset, byte[] data) {
+            System.arraycopy(data, 0, bytes, offset, data.length);
+            ledger.wrote(offset, ByteBuffer.wrap(data));
+        }
+
+        String value() throws Exception {
+            return ledger.finish(bytes.length, (off, into) -> into.put(bytes, (int) off, into.remaining()));
+        }
+
+        String expected() {
+            ChunkDigest d = new ChunkDigest();
+            d.update(bytes, 0, bytes.length);
+            return d.hex();
+        }
+    }
+
+    private static byte[] random(Random r, int n) {
+        byte[] b = new byte[n];
+        r.nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void shuffledClustersAreHashedFromMemoryAndOverwrittenChunksReadBack() throws Exception {
+        Random r = new Random(7);
+        int size = 40 * MIB + 12_345;
+        File f = new File(size);
+        List<Integer> clusters = new ArrayList<>();
+        for (int off = 0; off + 65536 <= size; off += 65536) {
+            clusters.add(off);
+        }
+        Collections.shuffle(clusters.subList(0, 320), r); // 20 MiB in any order within the window
+        for (int off : clusters) {
+            f.write(off, random(r, 65536));
+        }
+        f.write(40 * MIB, random(r, 12_345)); // the short last chunk, covered whole
+        f.write(5 * MIB + 100, random(r, 10)); // metadata-like rewrites
+        f.write(17 * MIB - 3, random(r, 6)); // across a chunk boundary
+        assertThat(f.value()).isEqualTo(f.expected());
+        assertThat(f.ledger.fromMemory()).isEqualTo(40 - 3);
+    }
+
+    @Test
+    void gapsAndTooManyOpenChunksAreReadBackNotGuessed() throws Exception {
+        Random r = new Random(8);
+        int chunks = ChunkLedger.MAX_PENDING + 20;
+        File f = new File(chunks * MIB);
+        for (int c = 0; c < chunks; c++) {
+            f.write(c * MIB, random(r, MIB / 2)); // every chunk half written: all open at once
+        }
+        for (int c = 0; c < chunks; c++) {
+            f.write(c * MIB + MIB / 2, random(r, MIB / 2));
+        }
+        assertThat(f.value()).isEqualTo(f.expected());
+        assertThat(f.ledger.fromMemory()).as("the evicted ones are read back").isLessThan(chunks);
+
+        File holes = new File(3 * MIB);
+        holes.write(MIB, random(r, 4096));
+        assertThat(holes.value()).isEqualTo(holes.expected());
+        assertThat(holes.ledger.fromMemory()).isZero();
+    }
+}
