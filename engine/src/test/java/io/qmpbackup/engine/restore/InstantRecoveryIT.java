@@ -205,7 +205,11 @@ class InstantRecoveryIT {
             // 2: the stream process is killed outright: the job goes on in QEMU, and the next run waits for it
             CliProcess killed = CliProcess.startTool(tmp, "qmpbackup", "--socket", vm.qmpSocket().toString(),
                     "stream", "--device", "drive-vda", "--speed-limit", Long.toString(MIB / 2));
-            Thread.sleep(1500);
+            // a JVM's start is slow on a loaded machine: kill it once its job runs, not after a fixed time
+            TestVm running = vm;
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .until(() -> Chains.jobs(running.control()).contains("qmpbackup-stream-drive-vda"));
+            Thread.sleep(500);
             killed.signal("KILL");
             killed.waitFor();
             assertThat(Chains.jobs(vm.control())).as("the job outlives its caller").contains("qmpbackup-stream-drive-vda");
@@ -214,7 +218,10 @@ class InstantRecoveryIT {
             CliProcess second = CliProcess.startTool(tmp, "qmpbackup", "--socket", vm.qmpSocket().toString(),
                     "stream", "--device", "drive-vda", "--speed-limit", Long.toString(MIB / 2));
             guestWrites(vm, d, want, 1);
-            Thread.sleep(1000);
+            CliProcess taking = second;
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .until(() -> taking.stdout().contains("is already there"));
+            Thread.sleep(500);
             vm.flush(d);
             vm.kill();
             second.waitFor();
