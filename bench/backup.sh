@@ -11,6 +11,7 @@
 # Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
 # full/dd (goal <= 1.25), inc/full (goal <= 0.15) and merge/convert (goal <= 1.1), and the guest's
 # write throughput during a full against idle (goal >= 0.5). Dirty pages are synced before each step.
+# CHECKSUM=read-back (default: sink) runs every backup of ours with that --checksum, to compare.
 # Usage: bench/backup.sh [WORKDIR]   (default: /var/tmp/qmpbackup-bench; needs ~9 GiB free)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,7 @@ rm -f "$work/dd.out"
 
 sync
 t0=$(now)
-"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level full --target "$work/backup" > "$work/full.log"
+"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level full --target "$work/backup" > "$work/full.log"
 t_full=$(elapsed "$t0" "$(now)")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
@@ -61,7 +62,7 @@ python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
 
 sync
 t0=$(now)
-"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level inc --target "$work/backup" > "$work/inc.log"
+"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level inc --target "$work/backup" > "$work/inc.log"
 t_inc=$(elapsed "$t0" "$(now)")
 inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
 
@@ -73,7 +74,7 @@ for pass in 1 2; do
   done
   cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
   python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
-  "$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --level inc --target "$work/backup" > /dev/null
+  "$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level inc --target "$work/backup" > /dev/null
 done
 
 # three alternating rounds, the best of each: this machine's disk is noisy (one run varies ~1.5x)
@@ -96,7 +97,7 @@ done
 
 drop_caches
 t0=$(now)
-"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --level copy --target "$work/cold" > "$work/cold.log"
+"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy --target "$work/cold" > "$work/cold.log"
 t_cold=$(elapsed "$t0" "$(now)")
 
 # qmpbackup 0.67 itself, side by side (never part of this repository: QMPBACKUP_067 names a checkout
@@ -125,7 +126,7 @@ guest_batch() {
 }
 sync
 t0=$(now); guest_batch 6a; t_idle=$(elapsed "$t0" "$(now)")
-"$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --level copy --target "$work/during" > "$work/during.log" &
+"$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy --target "$work/during" > "$work/during.log" &
 backup_pid=$!
 for _ in $(seq 300); do
   python3 - "$work/ctl.sock" <<'PY' && break

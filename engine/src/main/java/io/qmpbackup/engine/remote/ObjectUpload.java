@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.remote;
 
+import io.qmpbackup.engine.repository.ChunkDigest;
 import io.qmpbackup.engine.repository.FileSum;
 import java.io.IOException;
 import java.io.InputStream;
@@ -120,9 +121,12 @@ final class ObjectUpload {
             }
         }
         String id = uploadId;
-        FileSum.Hasher whole = FileSum.hasherLike(sha256);
+        // a chunked record over whole-chunk parts is computed from each part's chunk hashes, in the
+        // part's worker: the file's read is then not held up by a serial digest of every byte
+        FileSum.Hasher whole = perPart(sha256, part) ? null : FileSum.hasherLike(sha256);
         List<Future<PartResult>> futures = submitParts(file, key, id, sha256, size, part, earlier, whole);
         List<CompletedPart> done = new ArrayList<>();
+        List<byte[]> chunkHashes = new ArrayList<>();
         long bytes = 0;
         int reused = 0;
         boolean stale = false;
@@ -132,8 +136,10 @@ final class ObjectUpload {
             reused += r.reused ? 1 : 0;
             bytes += r.reused ? 0 : r.bytes;
             done.add(r.part);
+            chunkHashes.addAll(r.chunkHashes);
         }
-        if (!whole.value().equals(sha256)) {
+        String read = whole != null ? whole.value() : FileSum.chunked(ChunkDigest.ofChunkHashes(chunkHashes));
+        if (!read.equals(sha256)) {
             abort(key, id);
             throw mismatch(file);
         }
@@ -160,13 +166,17 @@ final class ObjectUpload {
         try (InputStream in = Files.newInputStream(file)) {
             for (int n = 1; n <= parts; n++) {
                 byte[] buf = in.readNBytes((int) Math.min(part, size - (n - 1) * part));
-                whole.update(buf, 0, buf.length);
+                if (whole != null) {
+                    whole.update(buf, 0, buf.length);
+                }
                 inFlight.acquire();
                 int number = n;
                 boolean last = n == parts;
                 futures.add(pool.submit(() -> {
                     try {
-                        return sendPart(key, id, sha256, number, buf, last, part, earlier.get(number));
+                        List<byte[]> hashes = whole == null ? chunkHashes(buf) : List.of();
+                        return sendPart(key, id, sha256, number, buf, last, part, earlier.get(number))
+                                .withChunkHashes(hashes);
                     } finally {
                         inFlight.release();
                     }
@@ -179,7 +189,30 @@ final class ObjectUpload {
         return futures;
     }
 
-    private record PartResult(CompletedPart part, long bytes, boolean reused, boolean stale) {
+    private record PartResult(CompletedPart part, long bytes, boolean reused, boolean stale,
+            List<byte[]> chunkHashes) {
+        PartResult(CompletedPart part, long bytes, boolean reused, boolean stale) {
+            this(part, bytes, reused, stale, List.of());
+        }
+
+        PartResult withChunkHashes(List<byte[]> hashes) {
+            return new PartResult(part, bytes, reused, stale, hashes);
+        }
+    }
+
+    /** True when the record is chunked and parts hold whole chunks: each part's chunks hash on their own. */
+    private static boolean perPart(String sha256, long part) {
+        return FileSum.isChunked(sha256) && part % ChunkDigest.CHUNK == 0;
+    }
+
+    /** The SHA-256 of each 1 MiB chunk of a part's plaintext (the last one may be short). */
+    private static List<byte[]> chunkHashes(byte[] buf) {
+        List<byte[]> out = new ArrayList<>();
+        for (int off = 0; off < buf.length; off += ChunkDigest.CHUNK) {
+            out.add(ChunkDigest.chunkHash(java.nio.ByteBuffer.wrap(buf, off, Math.min(ChunkDigest.CHUNK,
+                    buf.length - off))));
+        }
+        return out;
     }
 
     private PartResult sendPart(String key, String id, String sha256, int number, byte[] plain, boolean last,

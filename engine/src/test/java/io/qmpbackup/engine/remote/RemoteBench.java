@@ -37,6 +37,7 @@ public final class RemoteBench {
         Path work = Files.createDirectories(Path.of(args[0]));
         int mib = Integer.parseInt(args[1]);
         FakeTarget t = new FakeTarget(work.resolve("target"));
+        t.chunked = true; // as backups record their files now (the checksum sink)
         Path src = work.resolve("src.qcow2");
         QemuTools.run("qemu-img", "create", "-q", "-f", "qcow2", src.toString(), (mib + 64) + "M");
         QemuTools.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x5c 0 " + mib + "M", src.toString());

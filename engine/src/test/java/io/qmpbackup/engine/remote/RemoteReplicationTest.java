@@ -176,6 +176,24 @@ class RemoteReplicationTest {
     }
 
     @Test
+    void aFileChangedSinceItsRecordIsNotUploadedWhicheverItsRecordsKind() throws Exception {
+        for (boolean chunked : new boolean[] {true, false}) {
+            FakeTarget t = new FakeTarget(tmp.resolve("changed-" + chunked));
+            t.chunked = chunked;
+            Path full = t.add("full", 1000, 12 * MIB); // multipart: 5 MiB parts
+            byte[] bytes = Files.readAllBytes(full);
+            bytes[7 * MIB + 3] ^= 0x01;
+            Files.write(full, bytes);
+            RemoteConfig c = bucket();
+            ReplicationOutcome o = service().replicate(t.target(), c, null, new RecordingLog());
+            assertThat(o.offsite()).as(o.summary()).isFalse();
+            assertThat(String.join("\n", o.failures())).as("chunked " + chunked).contains("does not match");
+            assertThat(s3.blobs().blobExists(c.bucket(), c.key("disk1.qcow2/" + full.getFileName())))
+                    .as("no object made of the changed file").isFalse();
+        }
+    }
+
+    @Test
     void aRecordNamingAPathOutsideTheFolderIsRefusedAndNothingIsWrittenThere() throws Exception {
         FakeTarget t = new FakeTarget(tmp.resolve("t"));
         t.add("full", 1000, 300_000);
