@@ -50,7 +50,7 @@ class RemoteChartTest {
                 "secret-access-key-file=../remote-secrets/default/secret-access-key",
                 "encryption-key-file=../remote-secrets/default/encryption-key");
         String fast = cm.getData().get("fast.properties");
-        assertThat(fast).contains("bucket=other", "path-style=true", "region=us-east-1", "part-checksum=sha256")
+        assertThat(fast).contains("bucket=other", "path-style=true", "region=us-east-1", "part-checksum=crc32c")
                 .doesNotContain("encryption-key", "endpoint=", "keep-");
 
         PodSpec pod = agentPod(objects);

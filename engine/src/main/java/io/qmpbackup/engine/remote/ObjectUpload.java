@@ -27,8 +27,8 @@ import software.amazon.awssdk.services.s3.model.Part;
 
 /**
  * Uploads one file as one object: a single PUT up to the part size, a multipart upload with
- * parallel parts above it. Every request carries the SHA-256 of its body (S3 checks it on
- * receipt and refuses a part that arrived different); the file read for the upload is hashed
+ * parallel parts above it. Every request carries a checksum of its body ({@link PartChecksum}; S3
+ * checks it on receipt and refuses a part that arrived different); the file read for the upload is hashed
  * whole and must match the SHA-256 it is recorded with, or the upload is aborted (the object
  * would not be what the integrity record says). An unfinished multipart upload of the same
  * key is continued: its parts whose checksum matches what would be sent now are kept.
@@ -85,10 +85,10 @@ final class ObjectUpload {
             String sum = checksum(body);
             store.s3().putObject(p -> {
                 p.bucket(store.config().bucket()).key(key).metadata(metadata(sha256, size));
-                if (md5()) {
-                    p.contentMD5(sum);
-                } else {
-                    p.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
+                switch (kind()) {
+                    case MD5 -> p.contentMD5(sum);
+                    case SHA256 -> p.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
+                    case CRC32C -> p.checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(sum);
                 }
             }, body(body));
         } catch (SdkException e) {
@@ -114,7 +114,7 @@ final class ObjectUpload {
         if (uploadId == null) {
             try {
                 uploadId = store.s3().createMultipartUpload(c -> c.bucket(bucket).key(key)
-                        .metadata(metadata(sha256, size)).checksumAlgorithm(md5() ? null : ChecksumAlgorithm.SHA256))
+                        .metadata(metadata(sha256, size)).checksumAlgorithm(algorithm()))
                         .uploadId();
             } catch (SdkException e) {
                 throw store.failure("start the multipart upload of", key, e);
@@ -165,7 +165,11 @@ final class ObjectUpload {
         List<Future<PartResult>> futures = new ArrayList<>();
         try (InputStream in = Files.newInputStream(file)) {
             for (int n = 1; n <= parts; n++) {
-                byte[] buf = in.readNBytes((int) Math.min(part, size - (n - 1) * part));
+                // into an array of the part's size: readNBytes(int) would gather 8 KiB pieces and copy them again
+                byte[] buf = new byte[(int) Math.min(part, size - (n - 1) * part)];
+                if (in.readNBytes(buf, 0, buf.length) != buf.length) {
+                    throw mismatch(file);
+                }
                 if (whole != null) {
                     whole.update(buf, 0, buf.length);
                 }
@@ -221,8 +225,12 @@ final class ObjectUpload {
         String sum = checksum(body);
         boolean stale = false;
         if (earlier != null) {
-            boolean same = md5() ? earlier.eTag() != null && earlier.eTag().replace("\"", "")
-                    .equals(hex(Base64.getDecoder().decode(sum))) : sum.equals(earlier.checksumSHA256());
+            boolean same = switch (kind()) {
+                case MD5 -> earlier.eTag() != null && earlier.eTag().replace("\"", "")
+                        .equals(hex(Base64.getDecoder().decode(sum)));
+                case SHA256 -> sum.equals(earlier.checksumSHA256());
+                case CRC32C -> sum.equals(earlier.checksumCRC32C());
+            };
             if (same && earlier.size() == body.length) {
                 return new PartResult(completed(number, earlier.eTag(), sum), body.length, true, false);
             }
@@ -232,10 +240,10 @@ final class ObjectUpload {
         try {
             String etag = store.s3().uploadPart(u -> {
                 u.bucket(store.config().bucket()).key(key).uploadId(id).partNumber(number);
-                if (md5()) {
-                    u.contentMD5(sum);
-                } else {
-                    u.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
+                switch (kind()) {
+                    case MD5 -> u.contentMD5(sum);
+                    case SHA256 -> u.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
+                    case CRC32C -> u.checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(sum);
                 }
             }, body(body)).eTag();
             return new PartResult(completed(number, etag, sum), body.length, false, stale);
@@ -250,18 +258,30 @@ final class ObjectUpload {
                 "application/octet-stream");
     }
 
-    private boolean md5() {
-        return store.config().md5Checksums();
+    private PartChecksum kind() {
+        return store.config().partChecksum();
     }
 
-    /** The request's checksum, base64 as S3 wants it: SHA-256, or MD5 for Content-MD5. */
+    /** The multipart upload's checksum algorithm; none for Content-MD5, which is per request only. */
+    private ChecksumAlgorithm algorithm() {
+        return switch (kind()) {
+            case MD5 -> null;
+            case SHA256 -> ChecksumAlgorithm.SHA256;
+            case CRC32C -> ChecksumAlgorithm.CRC32_C;
+        };
+    }
+
     private String checksum(byte[] body) {
-        return b64(sha(md5() ? "MD5" : "SHA-256").digest(body));
+        return kind().of(body);
     }
 
     private CompletedPart completed(int number, String etag, String sum) {
         CompletedPart.Builder b = CompletedPart.builder().partNumber(number).eTag(etag);
-        return (md5() ? b : b.checksumSHA256(sum)).build();
+        return switch (kind()) {
+            case MD5 -> b.build();
+            case SHA256 -> b.checksumSHA256(sum).build();
+            case CRC32C -> b.checksumCRC32C(sum).build();
+        };
     }
 
     /** The newest unfinished multipart upload of exactly this key, its parts in {@code parts}; null if none. */
@@ -321,9 +341,5 @@ final class ObjectUpload {
 
     static String hex(byte[] b) {
         return HexFormat.of().formatHex(b);
-    }
-
-    private static String b64(byte[] b) {
-        return Base64.getEncoder().encodeToString(b);
     }
 }

@@ -17,14 +17,14 @@ import java.util.Properties;
  * from the command line (where {@code ps} shows them) and never into {@link #toString}, a log or
  * an exception.
  *
- * @param md5Checksums each request checked by Content-MD5 instead of x-amz-checksum-sha256: for stores
- *     without S3's newer checksums (S3Proxy, older Ceph RGW), which would refuse or ignore them
+ * @param partChecksum what each request's body is checked by on receipt ({@link PartChecksum}): md5 for
+ *     stores without S3's newer checksums (S3Proxy, older Ceph RGW), which would refuse or ignore them
  * @param keepLast, keepDaily, keepWeekly, keepMonthly the remote's own retention (0 = not set);
  *     all unset means the remote follows the local policy
  */
 public record RemoteConfig(URI endpoint, String bucket, String prefix, String region, boolean pathStyle,
         Secret accessKeyId, Secret secretAccessKey, byte[] encryptionKey, long partSize, int parallelParts,
-        long bandwidthLimit, boolean md5Checksums, int keepLast, int keepDaily, int keepWeekly, int keepMonthly) {
+        long bandwidthLimit, PartChecksum partChecksum, int keepLast, int keepDaily, int keepWeekly, int keepMonthly) {
 
     public static final String ENV_ACCESS_KEY = "AWS_ACCESS_KEY_ID";
     public static final String ENV_SECRET_KEY = "AWS_SECRET_ACCESS_KEY";
@@ -45,6 +45,9 @@ public record RemoteConfig(URI endpoint, String bucket, String prefix, String re
         prefix = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
         if (partSize < MIN_PART) {
             throw new IllegalArgumentException("remote config: part-size must be at least 5M (S3's smallest part)");
+        }
+        if (partChecksum == null) {
+            partChecksum = PartChecksum.CRC32C;
         }
         if (encryptionKey != null && encryptionKey.length != 32) {
             throw new IllegalArgumentException("remote config: the encryption key must be 32 bytes (base64 of 32"
@@ -70,7 +73,7 @@ public record RemoteConfig(URI endpoint, String bucket, String prefix, String re
             throw new IllegalArgumentException("remote prefix part must not contain '.' or '..': " + sub);
         }
         return new RemoteConfig(endpoint, bucket, key(s), region, pathStyle, accessKeyId, secretAccessKey,
-                encryptionKey, partSize, parallelParts, bandwidthLimit, md5Checksums, keepLast, keepDaily, keepWeekly,
+                encryptionKey, partSize, parallelParts, bandwidthLimit, partChecksum, keepLast, keepDaily, keepWeekly,
                 keepMonthly);
     }
 
@@ -117,7 +120,7 @@ public record RemoteConfig(URI endpoint, String bucket, String prefix, String re
                 Boolean.parseBoolean(p.getProperty("path-style", "true")), id, secret,
                 key == null ? null : decodeKey(key.value()), size(p.getProperty("part-size", "16M")),
                 Integer.parseInt(p.getProperty("parallel-parts", "4")), size(p.getProperty("bandwidth-limit", "0")),
-                checksum(p.getProperty("part-checksum", "sha256")),
+                PartChecksum.parse(p.getProperty("part-checksum", "crc32c")),
                 num(p, "keep-last"), num(p, "keep-daily"), num(p, "keep-weekly"), num(p, "keep-monthly"));
     }
 
@@ -147,14 +150,6 @@ public record RemoteConfig(URI endpoint, String bucket, String prefix, String re
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("remote config: the encryption key is not base64");
         }
-    }
-
-    private static boolean checksum(String v) {
-        return switch (v.trim().toLowerCase(Locale.ROOT)) {
-            case "sha256" -> false;
-            case "md5" -> true;
-            default -> throw new IllegalArgumentException("remote config: part-checksum is sha256 or md5, not " + v);
-        };
     }
 
     private static int num(Properties p, String name) {

@@ -13,6 +13,7 @@ import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -47,6 +48,10 @@ public final class RemoteStore implements AutoCloseable {
                 // several S3-compatible stores refuse
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                // over plain http the SDK signs the body; as one hash of the whole request, not as
+                // aws-chunked framing with a signature every 128 KiB, which costs a second pass over
+                // every byte on both ends and is what several S3-compatible stores handle worst
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .overrideConfiguration(o -> o.apiCallAttemptTimeout(Duration.ofMinutes(10)));
         if (config.endpoint() != null) {
             b.endpointOverride(config.endpoint());

@@ -10,6 +10,8 @@ import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.S3TestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -26,7 +28,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * against S3Proxy in this JVM. Upload: {@link RemoteService#replicate} (parts checked, file hashed
  * against its record, object read back) against the SDK's own multipart upload of the same file
  * (S3AsyncClient, multipart on, same part size, no checksums). -Dparts=N parallel parts (default 4),
- * -Dmd5=true Content-MD5 instead of x-amz-checksum-sha256 (S3Proxy checks the former, ignores the latter). Restore: download + check + merge
+ * -Dchecksum=crc32c|sha256|md5 the request checksum (default crc32c; S3Proxy checks only md5). Restore: download + check + merge
  * from the remote against a plain SDK download of the same objects plus a local merge.
  */
 public final class RemoteBench {
@@ -43,10 +45,15 @@ public final class RemoteBench {
         QemuTools.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x5c 0 " + mib + "M", src.toString());
         Path full = t.addCopy("full", 1000, src);
         long bytes = Files.size(full);
-        try (S3TestServer s3 = S3TestServer.start()) {
+        // the store keeps objects as files (S3Proxy's filesystem backend) unless -Dstore=memory: the
+        // in-memory one copies every part again into one array at completion, which swamps the upload
+        // (-Dstore.dir: bench/remote.sh puts it on tmpfs, as a real store's disks are not this machine's)
+        Path store = Files.createDirectories(Path.of(System.getProperty("store.dir", work.resolve("s3").toString())));
+        try (S3TestServer s3 = "memory".equals(System.getProperty("store")) ? S3TestServer.start()
+                : S3TestServer.onDisk(store)) {
             RemoteConfig c = s3.config("bench-ours", "p", null);
             RemoteConfig cfg = new RemoteConfig(c.endpoint(), c.bucket(), "p", c.region(), true, c.accessKeyId(),
-                    c.secretAccessKey(), null, 16L << 20, Integer.getInteger("parts", 4), 0, Boolean.getBoolean("md5"),
+                    c.secretAccessKey(), null, 16L << 20, Integer.getInteger("parts", 4), 0, PartChecksum.parse(System.getProperty("checksum", "crc32c")),
                     0, 0, 0, 0);
             // warm both paths (JIT, class loading, connections) on another prefix, then best of 3 each, alternating
             double ours = Double.MAX_VALUE;
@@ -55,7 +62,7 @@ public final class RemoteBench {
                 String prefix = round == 0 ? "warm" : "p" + round;
                 RemoteConfig r = new RemoteConfig(cfg.endpoint(), cfg.bucket(), prefix, cfg.region(), true,
                         cfg.accessKeyId(), cfg.secretAccessKey(), null, cfg.partSize(), cfg.parallelParts(), 0,
-                        cfg.md5Checksums(),
+                        cfg.partChecksum(),
                         0, 0, 0, 0);
                 long t0 = System.nanoTime();
                 ReplicationOutcome o = new RemoteService(java.time.Clock.systemUTC(),
@@ -69,11 +76,10 @@ public final class RemoteBench {
                     ours = Math.min(ours, took);
                     plain = Math.min(plain, p);
                 }
-                s3.blobs().clearContainer(cfg.bucket(), org.jclouds.blobstore.options.ListContainerOptions.Builder
-                        .prefix(prefix + "/").recursive());
+                clear(s3, cfg.bucket(), prefix);
             }
             cfg = new RemoteConfig(cfg.endpoint(), cfg.bucket(), "p", cfg.region(), true, cfg.accessKeyId(),
-                    cfg.secretAccessKey(), null, cfg.partSize(), cfg.parallelParts(), 0, cfg.md5Checksums(), 0, 0, 0, 0);
+                    cfg.secretAccessKey(), null, cfg.partSize(), cfg.parallelParts(), 0, cfg.partChecksum(), 0, 0, 0, 0);
             new RemoteService(java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(5))
                     .replicate(t.target(), cfg, null, BackupLog.SILENT);
             System.out.printf(Locale.ROOT, "upload   %d MiB: ours %.2f s (%.0f MiB/s), plain SDK multipart %.2f s"
@@ -117,15 +123,32 @@ public final class RemoteBench {
         try (S3Client s = S3Client.builder().endpointOverride(c.endpoint()).forcePathStyle(true)
                 .region(Region.of(c.region())).credentialsProvider(creds(c))
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build()) {
-            for (var o : s.listObjectsV2Paginator(l -> l.bucket(c.bucket()).prefix("p/")).contents()) {
-                Path to = root.resolve(o.key().substring(2));
+            List<String> keys = new ArrayList<>();
+            s.listObjectsV2Paginator(l -> l.bucket(c.bucket()).prefix("p/")).contents().forEach(o -> keys.add(o.key()));
+            for (String key : keys) {
+                if (key.endsWith("/") || keys.stream().anyMatch(k -> k.startsWith(key + "/"))) {
+                    continue; // the filesystem store lists a folder as an object too
+                }
+                Path to = root.resolve(key.substring(2));
                 Files.createDirectories(to.getParent());
-                s.getObject(g -> g.bucket(c.bucket()).key(o.key()), ResponseTransformer.toFile(to));
+                s.getObject(g -> g.bucket(c.bucket()).key(key), ResponseTransformer.toFile(to));
             }
         }
         RestoreService.standard().restore(new RestoreRequest(RestoreRequest.Mode.MERGE, root.resolve("disk1.qcow2"),
                 null, work.resolve("plain.qcow2"), false, 0, null), BackupLog.SILENT, new Cancellation());
         return secs(t0);
+    }
+
+    /** Removes a round's objects (ours and the plain upload's), so the store's disk holds one round at a time. */
+    private static void clear(S3TestServer s3, String bucket, String prefix) {
+        for (String p : new String[] {prefix + "/", prefix + "-plain/"}) {
+            for (var m : s3.blobs().list(bucket, org.jclouds.blobstore.options.ListContainerOptions.Builder.prefix(p)
+                    .recursive())) {
+                if (m.getType() == org.jclouds.blobstore.domain.StorageType.BLOB) {
+                    s3.blobs().removeBlob(bucket, m.getName());
+                }
+            }
+        }
     }
 
     private static StaticCredentialsProvider creds(RemoteConfig c) {

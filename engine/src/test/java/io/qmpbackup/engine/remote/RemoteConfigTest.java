@@ -30,7 +30,7 @@ class RemoteConfigTest {
         assertThat(c.partSize()).isEqualTo(8L << 20);
         assertThat(c.bandwidthLimit()).isEqualTo(10L << 20);
         assertThat(c.hasOwnRetention()).isTrue();
-        assertThat(c.md5Checksums()).isTrue();
+        assertThat(c.partChecksum()).isEqualTo(PartChecksum.MD5);
         assertThat(c.encryptionKey()).hasSize(32);
         assertThat(c.toString()).doesNotContain("s3cr3t").doesNotContain("AKID").contains("encrypted");
         assertThat(c.secretAccessKey().toString()).doesNotContain("s3cr3t");
@@ -41,6 +41,10 @@ class RemoteConfigTest {
                 RemoteConfig.ENV_SECRET_KEY, "from-env"));
         assertThat(e.secretAccessKey().value()).isEqualTo("from-env");
         assertThat(e.encryptionKey()).isNull();
+        assertThat(e.partChecksum()).isEqualTo(PartChecksum.CRC32C);
+        Files.writeString(env, "bucket=backups\npart-checksum=crc32\n");
+        assertThatThrownBy(() -> RemoteConfig.load(env, Map.of(RemoteConfig.ENV_ACCESS_KEY, "id",
+                RemoteConfig.ENV_SECRET_KEY, "s"))).hasMessageContaining("part-checksum is crc32c, sha256 or md5");
         assertThatThrownBy(() -> RemoteConfig.load(env, Map.of())).hasMessageContaining("no credentials");
     }
 

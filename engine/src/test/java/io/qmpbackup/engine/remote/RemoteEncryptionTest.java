@@ -48,7 +48,7 @@ class RemoteEncryptionTest {
 
     private static RemoteConfig withKey(RemoteConfig c, byte[] key) {
         return new RemoteConfig(c.endpoint(), c.bucket(), c.prefix(), c.region(), c.pathStyle(), c.accessKeyId(),
-                c.secretAccessKey(), key, c.partSize(), c.parallelParts(), c.bandwidthLimit(), c.md5Checksums(), 0, 0,
+                c.secretAccessKey(), key, c.partSize(), c.parallelParts(), c.bandwidthLimit(), c.partChecksum(), 0, 0,
                 0, 0);
     }
 

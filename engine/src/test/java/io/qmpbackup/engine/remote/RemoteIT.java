@@ -130,7 +130,7 @@ class RemoteIT {
     void aDamagedObjectFailsTheRestoreAndLeavesNoImage() throws Exception {
         RemoteConfig c = RemoteConfig.load(config, s3.environment());
         RemoteConfig copy = new RemoteConfig(c.endpoint(), c.bucket(), "damaged", c.region(), true, c.accessKeyId(),
-                c.secretAccessKey(), null, c.partSize(), 2, 0, true, 0, 0, 0, 0);
+                c.secretAccessKey(), null, c.partSize(), 2, 0, PartChecksum.MD5, 0, 0, 0, 0);
         assertThat(RemoteService.standard().replicate(target, copy, null, new RecordingLog()).offsite()).isTrue();
         RemoteReplicationTest.damage(s3.blobs(), c.bucket(), "damaged/disk1.qcow2/" + points.get(1), 70_000);
         Path cfg = tmp.resolve("damaged.properties");

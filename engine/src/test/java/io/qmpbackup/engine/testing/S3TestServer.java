@@ -12,7 +12,7 @@ import org.jclouds.blobstore.BlobStoreContext;
 
 /**
  * A real S3 implementation for the remote tests: S3Proxy in this JVM on 127.0.0.1 (a free port),
- * over jclouds' in-memory blob store, with signature v4 authentication and credentials made up
+ * over jclouds' in-memory blob store (or its filesystem one), with signature v4 authentication and credentials made up
  * per server. {@link #blobs} reaches the stored objects behind S3's back (to damage one).
  */
 public final class S3TestServer implements AutoCloseable {
@@ -21,10 +21,13 @@ public final class S3TestServer implements AutoCloseable {
     private final String id = "test-" + UUID.randomUUID().toString().substring(0, 8);
     private final String secret = UUID.randomUUID().toString();
 
-    private S3TestServer() throws Exception {
+    private S3TestServer(java.nio.file.Path root) throws Exception {
         Properties p = new Properties();
-        context = ContextBuilder.newBuilder("transient").credentials("local", "local").overrides(p)
-                .build(BlobStoreContext.class);
+        if (root != null) {
+            p.setProperty("jclouds.filesystem.basedir", root.toString());
+        }
+        context = ContextBuilder.newBuilder(root == null ? "transient" : "filesystem").credentials("local", "local")
+                .overrides(p).build(BlobStoreContext.class);
         proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, id, secret)
                 // S3Proxy refuses x-amz-checksum-* (HTTP 501) otherwise; it checks Content-MD5, not those
@@ -40,7 +43,15 @@ public final class S3TestServer implements AutoCloseable {
     }
 
     public static S3TestServer start() throws Exception {
-        return new S3TestServer();
+        return new S3TestServer(null);
+    }
+
+    /**
+     * Over jclouds' filesystem blob store in {@code root} (which must exist): objects are files, as
+     * a store on disks keeps them, and a large upload is not held in this JVM's heap.
+     */
+    public static S3TestServer onDisk(java.nio.file.Path root) throws Exception {
+        return new S3TestServer(root);
     }
 
     public URI endpoint() {
@@ -55,7 +66,7 @@ public final class S3TestServer implements AutoCloseable {
     /** Creates a bucket and returns a config for it, with {@code key} (32 bytes) as encryption key or none. */
     public RemoteConfig config(String bucket, String prefix, byte[] key) {
         RemoteConfig c = new RemoteConfig(endpoint(), bucket, prefix, "us-east-1", true, new RemoteConfig.Secret(id),
-                new RemoteConfig.Secret(secret), key, 5L << 20, 4, 0, true, 0, 0, 0, 0);
+                new RemoteConfig.Secret(secret), key, 5L << 20, 4, 0, io.qmpbackup.engine.remote.PartChecksum.MD5, 0, 0, 0, 0);
         try (software.amazon.awssdk.services.s3.S3Client client = software.amazon.awssdk.services.s3.S3Client.builder()
                 .endpointOverride(endpoint()).forcePathStyle(true)
                 .region(software.amazon.awssdk.regions.Region.US_EAST_1)
