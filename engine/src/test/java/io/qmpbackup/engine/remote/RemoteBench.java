@@ -93,6 +93,8 @@ public final class RemoteBench {
     }
 
     private static double plainUpload(S3TestServer s3, RemoteConfig c, Path file) throws Exception {
+        // timed from the client's build, as ours is (each replication builds its client)
+        long t0 = System.nanoTime();
         try (S3AsyncClient a = S3AsyncClient.builder().endpointOverride(c.endpoint()).forcePathStyle(true)
                 .region(Region.of(c.region())).credentialsProvider(creds(c))
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
@@ -100,7 +102,6 @@ public final class RemoteBench {
                 .multipartEnabled(true).multipartConfiguration(m -> m.minimumPartSizeInBytes(c.partSize())
                         .thresholdInBytes(c.partSize()))
                 .build()) {
-            long t0 = System.nanoTime();
             a.putObject(p -> p.bucket(c.bucket()).key(c.prefix() + "-plain/" + file.getFileName()),
                     AsyncRequestBody.fromFile(file))
                     .join();
