@@ -166,5 +166,5 @@ public final class LeftoverCleaner {
     }
 
     private static final Map<String, RunObjects.Kind> NODE_KINDS = Map.of("s", RunObjects.Kind.SNAPSHOT,
-            "c", RunObjects.Kind.FILTER, "t", RunObjects.Kind.TARGET, "f", RunObjects.Kind.FLEECE);
+            "c", RunObjects.Kind.FILTER, "t", RunObjects.Kind.TARGET, "f", RunObjects.Kind.FLEECE, "p", RunObjects.Kind.FLEECE);
 }

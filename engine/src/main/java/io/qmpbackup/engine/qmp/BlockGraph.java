@@ -103,6 +103,15 @@ public final class BlockGraph {
     }
 
     /**
+     * A qcow2 image opened read-only with a refcount cache of {@code refcountCacheBytes} (allocated
+     * at open, never filled: the image is not read past its header).
+     */
+    public void addReadOnlyImage(String node, String filename, long refcountCacheBytes) throws QmpException {
+        qmp.execute("blockdev-add", Json.obj("driver", "qcow2", "node-name", node, "read-only", true,
+                "refcount-cache-size", refcountCacheBytes, "file", Json.obj("driver", "file", "filename", filename)));
+    }
+
+    /**
      * A copy-before-write filter over {@code file} that saves old data to {@code target}. A write
      * that cannot be saved breaks the snapshot (the backup fails), never the guest's write.
      */

@@ -81,4 +81,29 @@ class BlockGraphIT {
         assertThat(QemuTools.readsPattern(img, "qcow2", 2 * MIB, MIB, 0x7f)).isTrue();
         assertThat(QemuTools.readsPattern(img, "qcow2", 4 * MIB, MIB, 0x3c)).isTrue();
     }
+
+    /**
+     * The allocator primer's node (a fleece image opened read-only, see RunGraph): one a dead run
+     * left behind is found and removed like the run's other images, and opening it wrote nothing.
+     */
+    @Test
+    void aPrimerNodeLeftBehindIsFoundAndRemovedAndItsImageIsUntouched() throws Exception {
+        Path img = QemuTools.createQcow2(tmp.resolve("disk.qcow2"), "64M");
+        DiskSpec disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
+        Path fleece = QemuTools.createQcow2(tmp.resolve("fleece.qcow2"), "64M");
+        byte[] before = java.nio.file.Files.readAllBytes(fleece);
+        try (TestVm vm = TestVm.startRunning(tmp, List.of(disk));
+                QmpClient qmp = QmpClient.connect(vm.qmpSocket(), Duration.ofSeconds(10))) {
+            BlockGraph g = new BlockGraph(qmp);
+            g.addReadOnlyImage(Names.node(TOKEN, "p", 0), fleece.toString(), RunGraph.PRIME_BYTES);
+            assertThat(Chains.qmpbackupNodes(vm.control())).contains(Names.node(TOKEN, "p", 0));
+
+            RunObjects found = new LeftoverCleaner(qmp, tmp.resolve("locks"), BackupLog.SILENT).objectsOf(TOKEN);
+            assertThat(found.items()).containsExactly(
+                    new RunObjects.Item(RunObjects.Kind.FLEECE, 0, Names.node(TOKEN, "p", 0), null));
+            assertThat(found.teardown(g, w -> { })).isEqualTo(1);
+            assertThat(Chains.qmpbackupNodes(vm.control())).isEmpty();
+        }
+        assertThat(java.nio.file.Files.readAllBytes(fleece)).isEqualTo(before);
+    }
 }
