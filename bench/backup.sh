@@ -17,6 +17,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/qmpbackup-bench}
 [ -f "$top/engine/target/engine.jar" ] || (cd "$top" && mvn -q -B -DskipTests package)
+# the class-data archive setup.sh makes, again if the jar is newer (bin/qmpbackup ignores a stale one)
+[ "$top/engine/target/engine.jsa" -nt "$top/engine/target/engine.jar" ] || bash "$top/scripts/cds.sh"
 
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=""
@@ -34,12 +36,20 @@ qemu-img create -q -f qcow2 "$work/disk.qcow2" 16G
 qemu-io -f qcow2 -c "write -P 0x5c 0 1G" -c "write -P 0x5d 1G 1G" -c "write -P 0x5e 2G 1G" \
   -c "write -P 0x5f 3G 1G" "$work/disk.qcow2" >/dev/null
 
-qemu-system-x86_64 -S -machine q35 -accel tcg -display none -nodefaults -m 64 -name bench \
-  -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/ctl.sock,server=on,wait=off" \
-  -blockdev "driver=file,filename=$work/disk.qcow2,node-name=f0" \
-  -blockdev "driver=qcow2,file=f0,node-name=disk0" -device virtio-blk-pci,drive=disk0,id=vda &
-qemu_pid=$!
-for _ in $(seq 100); do [ -S "$work/ctl.sock" ] && break; sleep 0.1; done
+# (again) a fresh QEMU process: its first backup meets a malloc that has not yet served a copy job
+start_qemu() {
+  if [ -n "$qemu_pid" ]; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; fi
+  rm -f "$work/qmp.sock" "$work/ctl.sock"
+  qemu-system-x86_64 -S -machine q35 -accel tcg -display none -nodefaults -m 64 -name bench \
+    -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/ctl.sock,server=on,wait=off" \
+    -blockdev "driver=file,filename=$work/disk.qcow2,node-name=f0" \
+    -blockdev "driver=qcow2,file=f0,node-name=disk0" -device virtio-blk-pci,drive=disk0,id=vda &
+  qemu_pid=$!
+  for _ in $(seq 100); do [ -S "$work/ctl.sock" ] && break; sleep 0.1; done
+}
+# CPU seconds QEMU has used so far (user + system)
+qemu_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$qemu_pid/stat"; }
+start_qemu
 
 sync
 t0=$(now)
@@ -48,9 +58,9 @@ t_dd=$(elapsed "$t0" "$(now)")
 rm -f "$work/dd.out"
 
 sync
-t0=$(now)
+c0=$(qemu_cpu); t0=$(now)
 "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level full --target "$work/backup" > "$work/full.log"
-t_full=$(elapsed "$t0" "$(now)")
+t_full=$(elapsed "$t0" "$(now)"); c_full=$(elapsed "$c0" "$(qemu_cpu)")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
 cmds=()
@@ -101,17 +111,33 @@ t0=$(now)
 t_cold=$(elapsed "$t0" "$(now)")
 
 # qmpbackup 0.67 itself, side by side (never part of this repository: QMPBACKUP_067 names a checkout
-# of it, QEMU_QMP_PYTHONPATH the folder holding QEMU's python/qemu; see ../shared/QMPBACKUP-REFERENCE.md)
-t_theirs=""
-if [ -n "${QMPBACKUP_067:-}" ] && [ -x "${QMPBACKUP_067}/qmpbackup" ]; then
-  sync
-  t0=$(now)
+# of it, QEMU_QMP_PYTHONPATH the folder holding QEMU's python/qemu; see ../shared/QMPBACKUP-REFERENCE.md).
+# Each tool runs twice in a QEMU process of its own: its first backup there (fresh) and a second
+# one (warm), so both meet the same state; ours copies (--level copy: the same job, no bitmap).
+theirs() {
+  rm -rf "$work/theirs"; sync
+  local t0; t0=$(now)
   PYTHONPATH="${QEMU_QMP_PYTHONPATH:-}" /usr/bin/python3 "$QMPBACKUP_067/qmpbackup" --socket "$work/qmp.sock" \
     backup --level full --target "$work/theirs" > "$work/theirs.log" 2>&1
   sync -f "$work/theirs"
-  t_theirs=$(elapsed "$t0" "$(now)")
+  elapsed "$t0" "$(now)"
   "$top/bin/qmpbackup" --socket "$work/qmp.sock" cleanup --remove-bitmap --uuid "$(cat "$work/theirs/uuid")" \
     > /dev/null 2>&1 || true
+}
+ours_copy() {
+  rm -rf "$work/ours"; sync
+  local t0; t0=$(now)
+  "$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy \
+    --target "$work/ours" > /dev/null
+  elapsed "$t0" "$(now)"
+}
+t_theirs=""
+if [ -n "${QMPBACKUP_067:-}" ] && [ -x "${QMPBACKUP_067}/qmpbackup" ]; then
+  start_qemu; c0=$(qemu_cpu); t_theirs=$(theirs); c_theirs=$(elapsed "$c0" "$(qemu_cpu)")
+  t_theirs_warm=$(theirs)
+  start_qemu; c0=$(qemu_cpu); t_ours_fresh=$(ours_copy); c_ours_fresh=$(elapsed "$c0" "$(qemu_cpu)")
+  t_ours_warm=$(ours_copy)
+  rm -rf "$work/theirs" "$work/ours"
 fi
 
 # guest cost: a fixed batch of 64 x 1 MiB guest writes through the device (over data the backup
@@ -147,14 +173,22 @@ wait "$backup_pid"
 full_file=$(ls "$work"/backup/disk.qcow2/FULL-*)
 printf '\n%-34s %8s\n' "step" "seconds"
 printf '%-34s %8.2f\n' "dd 4 GiB O_DIRECT (baseline)" "$t_dd"
-printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup full (4 GiB data)" "$t_full" "$(stat -c %s "$full_file")" "$(split "$work/full.log")"
+printf '%-34s %8.2f   (%s bytes; %s; QEMU CPU %s s)\n' "qmpbackup full (4 GiB data)" "$t_full" "$(stat -c %s "$full_file")" "$(split "$work/full.log")" "$c_full"
 printf '%-34s %8.2f   (%s bytes; %s)\n' "qmpbackup inc (256 MiB changed)" "$t_inc" "$(stat -c %s "$inc_file")" "$(split "$work/inc.log")"
 printf '%-34s %8.2f   (%s)\n' "qmpbackup full-cold (cache dropped)" "$t_cold" "$(split "$work/cold.log")"
 printf '%-34s %8.2f   (best of 3; same -W -m 16 -T none -t none as merge)\n' "qemu-img convert FULL alone" "$t_convert"
 printf '%-34s %8.2f   (best of 3; FULL + %s INC, whole process)\n' "qmprestore merge" "$t_merge" "$(ls "$work"/backup/disk.qcow2/INC-* | wc -l)"
-[ -n "$t_theirs" ] && printf '%-34s %8.2f   (its own full of the same VM, until synced)\n' "qmpbackup 0.67 full" "$t_theirs"
+if [ -n "$t_theirs" ]; then
+  printf '%-34s %8.2f   (its first full in a fresh QEMU, until synced; QEMU CPU %s s)\n' "qmpbackup 0.67 full, fresh" "$t_theirs" "$c_theirs"
+  printf '%-34s %8.2f   (its second full there)\n' "qmpbackup 0.67 full, warm" "$t_theirs_warm"
+  printf '%-34s %8.2f   (ours, first in another fresh QEMU; QEMU CPU %s s)\n' "qmpbackup copy, fresh" "$t_ours_fresh" "$c_ours_fresh"
+  printf '%-34s %8.2f   (ours, second there)\n' "qmpbackup copy, warm" "$t_ours_warm"
+fi
 printf '\nratio full/dd  = %s  (goal <= 1.25)\n' "$(ratio "$t_full" "$t_dd")"
-[ -n "$t_theirs" ] && printf 'ratio full/qmpbackup-0.67 = %s  (goal <= 0.9)\n' "$(ratio "$t_full" "$t_theirs")"
+if [ -n "$t_theirs" ]; then
+  printf 'ratio ours/qmpbackup-0.67 fresh = %s, warm = %s  (goal <= 0.9)\n' "$(ratio "$t_ours_fresh" "$t_theirs")" \
+    "$(ratio "$t_ours_warm" "$t_theirs_warm")"
+fi
 printf 'ratio inc/full = %s  (goal <= 0.15)\n' "$(ratio "$t_inc" "$t_full")"
 printf 'ratio merge/convert = %s  (goal <= 1.10)\n' "$(ratio "$t_merge" "$t_convert")"
 printf 'ratio full-cold/dd = %s  (information: source and target share one device)\n' "$(ratio "$t_cold" "$t_dd")"
