@@ -115,7 +115,9 @@ final class ChainRecorder {
     private String fromSink(DiskFiles f, NbdSink sink) throws IOException {
         NbdSink.Result r = sink.finish(SINK_WAIT);
         log.debug(vm + ": " + f.partial().getFileName() + ": " + r.chunksFromMemory() + " of " + r.chunks()
-                + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once)");
+                + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once; "
+                + (r.lowPriority() ? "at nice " + NbdSink.LOW_PRIORITY_NICE : "at normal priority: could not renice")
+                + ")");
         return FileSum.chunked(r.chunkDigest());
     }
 

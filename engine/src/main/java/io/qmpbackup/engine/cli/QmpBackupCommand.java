@@ -14,6 +14,7 @@ import io.qmpbackup.engine.retention.RetentionPolicy;
 import io.qmpbackup.engine.service.BackupOutcome;
 import io.qmpbackup.engine.service.BackupRequest;
 import io.qmpbackup.engine.service.BackupService;
+import io.qmpbackup.engine.sink.LowPriority;
 import io.qmpbackup.engine.service.PruneOutcome;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -194,6 +195,10 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                             ? TargetIo.Cache.BUFFERED : targetCache, blockdevAio, checksum))
                     .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).tpmState(tpmState).build();
             top.log.progressEvery(progressInterval);
+            // this process does nothing but the backup: all of it yields the CPU to the guest (LowPriority)
+            if (!LowPriority.lowerProcess()) {
+                top.log.debug("could not lower this process's CPU priority (renice); the backup runs at normal priority");
+            }
             Cancellation cancel = new Cancellation();
             SignalGuard.watch(cancel);
             BackupOutcome outcome = BackupService.standard().backup(new BackupRequest(top.socket(),

@@ -41,14 +41,18 @@ public final class NbdSink implements AutoCloseable {
     static final int EIO = 5;
     static final int EINVAL = 22;
     static final int ENOSPC = 28;
+    /** The nice value the sink's threads run at (see {@link LowPriority}). */
+    public static final int LOW_PRIORITY_NICE = LowPriority.NICE;
     /** Request payloads read but not yet written: the reader waits beyond this (back pressure). */
     private static final int IN_FLIGHT_BYTES = 64 << 20;
 
     /**
      * What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, its size, how
-     * many of its chunks were hashed from memory, and the most chunks that were open at once.
+     * many of its chunks were hashed from memory, the most chunks that were open at once, and whether
+     * its threads ran at a low CPU priority ({@link LowPriority}).
      */
-    public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks, int peakOpenChunks) {
+    public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks, int peakOpenChunks,
+            boolean lowPriority) {
     }
 
     private final Path socket;
@@ -63,6 +67,7 @@ public final class NbdSink implements AutoCloseable {
     private final Object state = new Object();
     private final Thread acceptor;
     private SocketChannel client;
+    private volatile boolean lowPriority;
     private int served;
     private int tasks;
     private boolean closed;
@@ -116,6 +121,8 @@ public final class NbdSink implements AutoCloseable {
     }
 
     private void accept() {
+        // before the first request: the workers this thread creates inherit its priority
+        lowPriority = LowPriority.lowerCurrentThread();
         while (true) {
             SocketChannel ch;
             try {
@@ -348,7 +355,7 @@ public final class NbdSink implements AutoCloseable {
         String digest = ledger.finish(size, file::read);
         file.dropFromPageCache();
         long chunks = (size + ChunkLedger.CHUNK - 1) / ChunkLedger.CHUNK;
-        Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending());
+        Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending(), lowPriority);
         close();
         return r;
     }
