@@ -8,17 +8,22 @@
 #             from the same device the target is written to
 #   merge     bin/qmprestore merge of the FULL + 3 INC chain (whole process) against
 #             qemu-img convert of the FULL file alone with the same options, in the same run
+#   0.67      with QMPBACKUP_067 set: qmpbackup 0.67's full and our copy, each twice in a QEMU of
+#             its own, the first backup there (fresh: see docs/internals.md, "Speed and the guest")
+#             and the second (warm); QEMU's CPU seconds are printed for the first of each
 # Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
 # full/dd (goal <= 1.25), inc/full (goal <= 0.15) and merge/convert (goal <= 1.1), and the guest's
 # write throughput during a full against idle (goal >= 0.5). Dirty pages are synced before each step.
 # CHECKSUM=read-back (default: sink) runs every backup of ours with that --checksum, to compare.
 # Usage: bench/backup.sh [WORKDIR]   (default: /var/tmp/qmpbackup-bench; needs ~9 GiB free)
 set -euo pipefail
+shopt -s inherit_errexit   # a failed backup inside $(...) stops the run instead of being timed
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/var/tmp/qmpbackup-bench}
 [ -f "$top/engine/target/engine.jar" ] || (cd "$top" && mvn -q -B -DskipTests package)
 # the class-data archive setup.sh makes, again if the jar is newer (bin/qmpbackup ignores a stale one)
-[ "$top/engine/target/engine.jsa" -nt "$top/engine/target/engine.jar" ] || bash "$top/scripts/cds.sh"
+jsa=$top/engine/target/engine.jsa
+[ "$jsa" -nt "$top/engine/target/engine.jar" ] && [ "$jsa" -nt "$top/engine/target/lib" ] || bash "$top/scripts/cds.sh"
 
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=""
@@ -38,7 +43,7 @@ qemu-io -f qcow2 -c "write -P 0x5c 0 1G" -c "write -P 0x5d 1G 1G" -c "write -P 0
 
 # (again) a fresh QEMU process: its first backup meets a malloc that has not yet served a copy job
 start_qemu() {
-  if [ -n "$qemu_pid" ]; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; fi
+  if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
   rm -f "$work/qmp.sock" "$work/ctl.sock"
   qemu-system-x86_64 -S -machine q35 -accel tcg -display none -nodefaults -m 64 -name bench \
     -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/ctl.sock,server=on,wait=off" \
@@ -121,6 +126,9 @@ theirs() {
     backup --level full --target "$work/theirs" > "$work/theirs.log" 2>&1
   sync -f "$work/theirs"
   elapsed "$t0" "$(now)"
+}
+# its chain bitmap goes, so that each of its fulls starts alike (outside the timing and the CPU count)
+theirs_cleanup() {
   "$top/bin/qmpbackup" --socket "$work/qmp.sock" cleanup --remove-bitmap --uuid "$(cat "$work/theirs/uuid")" \
     > /dev/null 2>&1 || true
 }
@@ -133,8 +141,8 @@ ours_copy() {
 }
 t_theirs=""
 if [ -n "${QMPBACKUP_067:-}" ] && [ -x "${QMPBACKUP_067}/qmpbackup" ]; then
-  start_qemu; c0=$(qemu_cpu); t_theirs=$(theirs); c_theirs=$(elapsed "$c0" "$(qemu_cpu)")
-  t_theirs_warm=$(theirs)
+  start_qemu; c0=$(qemu_cpu); t_theirs=$(theirs); c_theirs=$(elapsed "$c0" "$(qemu_cpu)"); theirs_cleanup
+  t_theirs_warm=$(theirs); theirs_cleanup
   start_qemu; c0=$(qemu_cpu); t_ours_fresh=$(ours_copy); c_ours_fresh=$(elapsed "$c0" "$(qemu_cpu)")
   t_ours_warm=$(ours_copy)
   rm -rf "$work/theirs" "$work/ours"

@@ -116,7 +116,7 @@ final class ChainRecorder {
         NbdSink.Result r = sink.finish(SINK_WAIT);
         log.debug(vm + ": " + f.partial().getFileName() + ": " + r.chunksFromMemory() + " of " + r.chunks()
                 + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once; "
-                + (r.lowPriority() ? "at nice " + NbdSink.LOW_PRIORITY_NICE : "at normal priority: could not renice")
+                + (r.lowPriority() ? "at nice " + io.qmpbackup.engine.sink.LowPriority.NICE : "at normal priority: could not renice")
                 + ")");
         return FileSum.chunked(r.chunkDigest());
     }

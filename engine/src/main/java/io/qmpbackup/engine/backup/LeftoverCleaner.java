@@ -165,6 +165,8 @@ public final class LeftoverCleaner {
         return objects;
     }
 
+    /** "p": the allocator primer's read-only open of a fleece image (RunGraph), removed like one. */
     private static final Map<String, RunObjects.Kind> NODE_KINDS = Map.of("s", RunObjects.Kind.SNAPSHOT,
-            "c", RunObjects.Kind.FILTER, "t", RunObjects.Kind.TARGET, "f", RunObjects.Kind.FLEECE, "p", RunObjects.Kind.FLEECE);
+            "c", RunObjects.Kind.FILTER, "t", RunObjects.Kind.TARGET, "f", RunObjects.Kind.FLEECE,
+            "p", RunObjects.Kind.FLEECE);
 }

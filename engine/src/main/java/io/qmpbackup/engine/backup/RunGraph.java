@@ -18,6 +18,9 @@ import java.util.function.Consumer;
  * transaction that starts every job. Each object is recorded in {@link RunObjects} as it is made.
  */
 final class RunGraph {
+    /** Above the job's 1 MiB buffers; a block of it is freed once (see {@link #primeAllocator}). */
+    static final long PRIME_BYTES = 8L << 20;
+
     private final BlockGraph graph;
     private final RunObjects objects;
     private final BackupOptions o;
@@ -25,8 +28,6 @@ final class RunGraph {
     private final String vm;
     private final String token;
     private final Consumer<String> warn;
-    /** Above the job's 1 MiB buffers; a block of it is freed once (see {@link #primeAllocator}). */
-    static final long PRIME_BYTES = 8L << 20;
     private boolean direct;
 
     RunGraph(BlockGraph graph, RunObjects objects, BackupOptions options, BackupLog log, String vm, String token,
@@ -66,7 +67,10 @@ final class RunGraph {
         return p.fleeced() ? snapshot(token, p.index()) : p.disk().nodeName();
     }
 
-    /** Attaches each disk's target (over its sink when it has one) and fleece image. */
+    /**
+     * Attaches each disk's target (over its sink when it has one) and fleece image, after priming
+     * QEMU's allocator ({@link #primeAllocator}).
+     */
     void attach(List<DiskFiles> files, TargetSinks sinks, Cancellation cancel) throws QmpException, BackupException {
         direct = o.targetIo().cache() == TargetIo.Cache.DIRECT;
         primeAllocator(files);
@@ -93,11 +97,12 @@ final class RunGraph {
      * copy buffer of the job is a fresh mmap, faulted in page by page, until malloc's dynamic mmap
      * threshold rises above the buffer size, which it does only when a larger mmapped block is
      * freed (measured, 4 GiB full: 19-25 s of QEMU CPU in a fresh QEMU, 2-4 s in one that had run a
-     * backup before; qmpbackup 0.67 the same, 21.5 s against 7.9 s; docs/benchmark.md). Opening a
+     * backup before; qmpbackup 0.67 the same; docs/internals.md, "Speed and the guest"). Opening a
      * fleece image read-only with a {@link #PRIME_BYTES} refcount cache (allocated at open, never
      * touched) and closing it again frees such a block, so even the first backup copies through
-     * reused memory. Two QMP commands; a refusal only costs the speed. The threshold never falls
-     * again, so a primed QEMU stays primed. Not with --pass-fds: QEMU cannot open our paths there.
+     * reused memory. Two QMP commands; a refused open only costs the speed, a failed close fails
+     * the run (the node holds the fleece image, and the teardown removes it). The threshold never
+     * falls again, so a primed QEMU stays primed. Not with --pass-fds: QEMU cannot open our paths.
      */
     private void primeAllocator(List<DiskFiles> files) throws QmpException {
         DiskFiles f = files.stream().filter(d -> d.fleeceFile() != null).findFirst().orElse(null);
@@ -113,7 +118,7 @@ final class RunGraph {
         }
         try {
             graph.deleteNode(node);
-        } catch (QmpCommandException e) {
+        } catch (QmpException e) {
             objects.add(RunObjects.Kind.FLEECE, f.plan().index(), node, null); // the teardown tries again
             throw e;
         }

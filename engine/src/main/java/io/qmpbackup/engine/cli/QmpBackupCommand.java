@@ -14,8 +14,8 @@ import io.qmpbackup.engine.retention.RetentionPolicy;
 import io.qmpbackup.engine.service.BackupOutcome;
 import io.qmpbackup.engine.service.BackupRequest;
 import io.qmpbackup.engine.service.BackupService;
-import io.qmpbackup.engine.sink.LowPriority;
 import io.qmpbackup.engine.service.PruneOutcome;
+import io.qmpbackup.engine.sink.LowPriority;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -197,7 +197,9 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
             top.log.progressEvery(progressInterval);
             // this process does nothing but the backup: all of it yields the CPU to the guest (LowPriority)
             if (!LowPriority.lowerProcess()) {
-                top.log.debug("could not lower this process's CPU priority (renice); the backup runs at normal priority");
+                top.log.debug("qmpbackup: could not lower this process's CPU priority to nice "
+                        + LowPriority.NICE + " (renice from util-linux missing?); the backup runs at"
+                        + " normal priority");
             }
             Cancellation cancel = new Cancellation();
             SignalGuard.watch(cancel);

@@ -104,7 +104,7 @@ public final class BlockGraph {
 
     /**
      * A qcow2 image opened read-only with a refcount cache of {@code refcountCacheBytes} (allocated
-     * at open, never filled: the image is not read past its header).
+     * at open; filled only as far as the open reads: no data is read).
      */
     public void addReadOnlyImage(String node, String filename, long refcountCacheBytes) throws QmpException {
         qmp.execute("blockdev-add", Json.obj("driver", "qcow2", "node-name", node, "read-only", true,

@@ -41,8 +41,6 @@ public final class NbdSink implements AutoCloseable {
     static final int EIO = 5;
     static final int EINVAL = 22;
     static final int ENOSPC = 28;
-    /** The nice value the sink's threads run at (see {@link LowPriority}). */
-    public static final int LOW_PRIORITY_NICE = LowPriority.NICE;
     /** Request payloads read but not yet written: the reader waits beyond this (back pressure). */
     private static final int IN_FLIGHT_BYTES = 64 << 20;
 
@@ -67,6 +65,7 @@ public final class NbdSink implements AutoCloseable {
     private final Object state = new Object();
     private final Thread acceptor;
     private SocketChannel client;
+    private final Latch lowered = new Latch();
     private volatile boolean lowPriority;
     private int served;
     private int tasks;
@@ -104,6 +103,9 @@ public final class NbdSink implements AutoCloseable {
             throws IOException {
         NbdSink s = new NbdSink(file, socket, export, exportSize, direct);
         s.acceptor.start();
+        // renice is a process spawn: done before QEMU is told to connect, whose blockdev-add waits
+        // for the greeting in its main loop
+        s.lowered.awaitUninterruptibly();
         return s;
     }
 
@@ -122,7 +124,11 @@ public final class NbdSink implements AutoCloseable {
 
     private void accept() {
         // before the first request: the workers this thread creates inherit its priority
-        lowPriority = LowPriority.lowerCurrentThread();
+        try {
+            lowPriority = LowPriority.lowerCurrentThread();
+        } finally {
+            lowered.countDown();
+        }
         while (true) {
             SocketChannel ch;
             try {
@@ -389,6 +395,30 @@ public final class NbdSink implements AutoCloseable {
             fail(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A one-shot gate; {@link java.util.concurrent.CountDownLatch} without the checked interrupt. */
+    private static final class Latch {
+        private final java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
+
+        void countDown() {
+            latch.countDown();
+        }
+
+        void awaitUninterruptibly() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    latch.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -10,6 +10,7 @@ import io.qmpbackup.engine.testing.QemuTools;
 import io.qmpbackup.engine.testing.TestVm;
 import io.qmpbackup.engine.testing.TestVm.Attach;
 import io.qmpbackup.engine.testing.TestVm.DiskSpec;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,7 +92,7 @@ class BlockGraphIT {
         Path img = QemuTools.createQcow2(tmp.resolve("disk.qcow2"), "64M");
         DiskSpec disk = new DiskSpec("vda", img, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
         Path fleece = QemuTools.createQcow2(tmp.resolve("fleece.qcow2"), "64M");
-        byte[] before = java.nio.file.Files.readAllBytes(fleece);
+        byte[] before = Files.readAllBytes(fleece);
         try (TestVm vm = TestVm.startRunning(tmp, List.of(disk));
                 QmpClient qmp = QmpClient.connect(vm.qmpSocket(), Duration.ofSeconds(10))) {
             BlockGraph g = new BlockGraph(qmp);
@@ -104,6 +105,6 @@ class BlockGraphIT {
             assertThat(found.teardown(g, w -> { })).isEqualTo(1);
             assertThat(Chains.qmpbackupNodes(vm.control())).isEmpty();
         }
-        assertThat(java.nio.file.Files.readAllBytes(fleece)).isEqualTo(before);
+        assertThat(Files.readAllBytes(fleece)).isEqualTo(before);
     }
 }

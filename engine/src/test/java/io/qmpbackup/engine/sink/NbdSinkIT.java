@@ -59,7 +59,7 @@ class NbdSinkIT {
         assertThat(r.chunkDigest()).isEqualTo(ChunkDigest.of(file)).isEqualTo(Coreutils.chunkSum(file));
         // chunks 0, 1 (two writes that cover it in order) and 2 (write-zeroes) seen whole; 3 short, 4 overwritten
         assertThat(r.chunksFromMemory()).isEqualTo(3);
-        assertThat(r.lowPriority()).as("the sink's threads ran at nice " + NbdSink.LOW_PRIORITY_NICE).isTrue();
+        assertThat(r.lowPriority()).as("the sink's threads ran at nice " + LowPriority.NICE).isTrue();
         QemuTools.Result direct = io(file.toString(), "read -P 0xab 0 1M", "read -P 0x5a 1114112 983040",
                 "read -P 0 2M 1M", "read -P 0x77 3M 12345", "read -P 0x44 4M 4k");
         assertThat(direct.out()).doesNotContain("Pattern verification failed");
