@@ -29,7 +29,18 @@ final class CliMain {
         ConsoleLog log;
     }
 
+    private static volatile boolean ownsProcess;
+
     private CliMain() {
+    }
+
+    /** Called by a tool's main(): the JVM is this command line's alone (not a test's, not an embedder's). */
+    static void ownProcess() {
+        ownsProcess = true;
+    }
+
+    static boolean ownsProcess() {
+        return ownsProcess;
     }
 
     /** Ends the process; a signal's shutdown hook finishes first (the JVM then exits 130/143). */

@@ -195,8 +195,9 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
                             ? TargetIo.Cache.BUFFERED : targetCache, blockdevAio, checksum))
                     .pause(pause).removeDelay(Duration.ofSeconds(removeDelay)).tpmState(tpmState).build();
             top.log.progressEvery(progressInterval);
-            // this process does nothing but the backup: all of it yields the CPU to the guest (LowPriority)
-            if (!LowPriority.lowerProcess()) {
+            // a process that does nothing but the backup yields all of its CPU to the guest (LowPriority);
+            // run inside another program (the tests), only the sink's threads do
+            if (CliMain.ownsProcess() && !LowPriority.lowerProcess()) {
                 top.log.debug("qmpbackup: could not lower this process's CPU priority to nice "
                         + LowPriority.NICE + " (renice from util-linux missing?); the backup runs at"
                         + " normal priority");
@@ -321,6 +322,7 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
     }
 
     public static void main(String[] args) {
+        CliMain.ownProcess();
         CliMain.exit(run(args));
     }
 
