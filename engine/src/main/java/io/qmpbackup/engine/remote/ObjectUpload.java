@@ -9,9 +9,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -20,7 +18,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.Part;
@@ -85,11 +82,7 @@ final class ObjectUpload {
             String sum = checksum(body);
             store.s3().putObject(p -> {
                 p.bucket(store.config().bucket()).key(key).metadata(metadata(sha256, size));
-                switch (kind()) {
-                    case MD5 -> p.contentMD5(sum);
-                    case SHA256 -> p.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
-                    case CRC32C -> p.checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(sum);
-                }
+                kind().onPut(p, sum);
             }, body(body));
         } catch (SdkException e) {
             throw store.failure("upload", key, e);
@@ -114,7 +107,7 @@ final class ObjectUpload {
         if (uploadId == null) {
             try {
                 uploadId = store.s3().createMultipartUpload(c -> c.bucket(bucket).key(key)
-                        .metadata(metadata(sha256, size)).checksumAlgorithm(algorithm()))
+                        .metadata(metadata(sha256, size)).checksumAlgorithm(kind().algorithm()))
                         .uploadId();
             } catch (SdkException e) {
                 throw store.failure("start the multipart upload of", key, e);
@@ -225,14 +218,8 @@ final class ObjectUpload {
         String sum = checksum(body);
         boolean stale = false;
         if (earlier != null) {
-            boolean same = switch (kind()) {
-                case MD5 -> earlier.eTag() != null && earlier.eTag().replace("\"", "")
-                        .equals(hex(Base64.getDecoder().decode(sum)));
-                case SHA256 -> sum.equals(earlier.checksumSHA256());
-                case CRC32C -> sum.equals(earlier.checksumCRC32C());
-            };
-            if (same && earlier.size() == body.length) {
-                return new PartResult(completed(number, earlier.eTag(), sum), body.length, true, false);
+            if (kind().matches(earlier, sum) && earlier.size() == body.length) {
+                return new PartResult(kind().completed(number, earlier.eTag(), sum), body.length, true, false);
             }
             stale = true;
         }
@@ -240,13 +227,9 @@ final class ObjectUpload {
         try {
             String etag = store.s3().uploadPart(u -> {
                 u.bucket(store.config().bucket()).key(key).uploadId(id).partNumber(number);
-                switch (kind()) {
-                    case MD5 -> u.contentMD5(sum);
-                    case SHA256 -> u.checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sum);
-                    case CRC32C -> u.checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(sum);
-                }
+                kind().onPart(u, sum);
             }, body(body)).eTag();
-            return new PartResult(completed(number, etag, sum), body.length, false, stale);
+            return new PartResult(kind().completed(number, etag, sum), body.length, false, stale);
         } catch (SdkException e) {
             throw store.failure("upload part " + number + " of", key, e);
         }
@@ -262,26 +245,8 @@ final class ObjectUpload {
         return store.config().partChecksum();
     }
 
-    /** The multipart upload's checksum algorithm; none for Content-MD5, which is per request only. */
-    private ChecksumAlgorithm algorithm() {
-        return switch (kind()) {
-            case MD5 -> null;
-            case SHA256 -> ChecksumAlgorithm.SHA256;
-            case CRC32C -> ChecksumAlgorithm.CRC32_C;
-        };
-    }
-
     private String checksum(byte[] body) {
         return kind().of(body);
-    }
-
-    private CompletedPart completed(int number, String etag, String sum) {
-        CompletedPart.Builder b = CompletedPart.builder().partNumber(number).eTag(etag);
-        return switch (kind()) {
-            case MD5 -> b.build();
-            case SHA256 -> b.checksumSHA256(sum).build();
-            case CRC32C -> b.checksumCRC32C(sum).build();
-        };
     }
 
     /** The newest unfinished multipart upload of exactly this key, its parts in {@code parts}; null if none. */
@@ -337,9 +302,5 @@ final class ObjectUpload {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    static String hex(byte[] b) {
-        return HexFormat.of().formatHex(b);
     }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -103,6 +104,6 @@ public final class TargetFiles {
                 d.update(buf, 0, n);
             }
         }
-        return ObjectUpload.hex(d.digest());
+        return HexFormat.of().formatHex(d.digest());
     }
 }

@@ -11,10 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -30,7 +27,6 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class NbdSink implements AutoCloseable {
     static final int REQUEST_MAGIC = 0x25609513;
-    static final int REPLY_MAGIC = 0x67446698;
     static final int CMD_READ = 0;
     static final int CMD_WRITE = 1;
     static final int CMD_DISC = 2;
@@ -38,7 +34,6 @@ public final class NbdSink implements AutoCloseable {
     static final int CMD_TRIM = 4;
     static final int CMD_WRITE_ZEROES = 6;
     static final int FLAG_FUA = 1;
-    static final int EIO = 5;
     static final int EINVAL = 22;
     static final int ENOSPC = 28;
     /** Request payloads read but not yet written: the reader waits beyond this (back pressure). */
@@ -59,7 +54,7 @@ public final class NbdSink implements AutoCloseable {
     private final SinkFile file;
     private final ChunkLedger ledger = new ChunkLedger();
     private final ServerSocketChannel server;
-    private final ExecutorService workers;
+    private final SinkWorkers workers;
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT_BYTES);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Object state = new Object();
@@ -68,7 +63,6 @@ public final class NbdSink implements AutoCloseable {
     private final Latch lowered = new Latch();
     private volatile boolean lowPriority;
     private int served;
-    private int tasks;
     private boolean closed;
 
     private NbdSink(Path file, Path socket, String export, long exportSize, boolean direct) throws IOException {
@@ -86,11 +80,7 @@ public final class NbdSink implements AutoCloseable {
             this.file.close();
             throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
         }
-        this.workers = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-            Thread t = new Thread(r, "nbd-sink-" + export);
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new SinkWorkers(export, state, this::fail);
         this.acceptor = new Thread(this::accept, "nbd-sink-accept-" + export);
         acceptor.setDaemon(true);
     }
@@ -153,7 +143,7 @@ public final class NbdSink implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 fail(e);
             } finally {
-                awaitTasks();
+                workers.awaitIdle();
                 close(ch);
                 synchronized (state) {
                     client = null;
@@ -200,7 +190,7 @@ public final class NbdSink implements AutoCloseable {
             }
             if (!inRange && type != CMD_FLUSH) {
                 release(payload);
-                reply(ch, handle, type == CMD_READ ? EINVAL : ENOSPC, null);
+                SinkWorkers.reply(ch, handle, type == CMD_READ ? EINVAL : ENOSPC, null);
                 continue;
             }
             dispatch(ch, type, flags, handle, offset, len, payload);
@@ -229,7 +219,7 @@ public final class NbdSink implements AutoCloseable {
     private void dispatch(SocketChannel ch, int type, int flags, long handle, long offset, long len,
             ByteBuffer payload) throws IOException {
         switch (type) {
-            case CMD_WRITE -> submit(ch, handle, () -> {
+            case CMD_WRITE -> workers.submit(ch, handle, () -> {
                 try {
                     file.write(offset, payload);
                     ledger.wrote(offset, payload);
@@ -243,83 +233,28 @@ public final class NbdSink implements AutoCloseable {
             });
             case CMD_READ -> {
                 if (len > NbdHandshake.MAX_PAYLOAD) {
-                    reply(ch, handle, EINVAL, null);
+                    SinkWorkers.reply(ch, handle, EINVAL, null);
                     return;
                 }
-                submit(ch, handle, () -> {
+                workers.submit(ch, handle, () -> {
                     ByteBuffer b = ByteBuffer.allocate((int) len);
                     file.read(offset, b);
                     return b.flip();
                 });
             }
-            case CMD_WRITE_ZEROES -> submit(ch, handle, () -> {
+            case CMD_WRITE_ZEROES -> workers.submit(ch, handle, () -> {
                 file.writeZeroes(offset, len, ledger);
                 if ((flags & FLAG_FUA) != 0) {
                     file.flush();
                 }
                 return null;
             });
-            case CMD_FLUSH -> submit(ch, handle, () -> {
+            case CMD_FLUSH -> workers.submit(ch, handle, () -> {
                 file.flush();
                 return null;
             });
-            case CMD_TRIM -> reply(ch, handle, 0, null);
-            default -> reply(ch, handle, EINVAL, null);
-        }
-    }
-
-    /** A request's work, run by a worker; its result is the reply's data (null for none). */
-    private interface Work {
-        ByteBuffer run() throws IOException;
-    }
-
-    private void submit(SocketChannel ch, long handle, Work work) {
-        synchronized (state) {
-            tasks++;
-        }
-        workers.execute(() -> {
-            try {
-                ByteBuffer data;
-                int error = 0;
-                try {
-                    data = work.run();
-                } catch (IOException | RuntimeException e) {
-                    fail(e);
-                    data = null;
-                    error = EIO;
-                }
-                reply(ch, handle, error, data);
-            } catch (IOException e) {
-                // the connection is gone: the reader sees it too
-            } finally {
-                synchronized (state) {
-                    tasks--;
-                    state.notifyAll();
-                }
-            }
-        });
-    }
-
-    private void reply(SocketChannel ch, long handle, int error, ByteBuffer data) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate(16).putInt(REPLY_MAGIC).putInt(error).putLong(handle).flip();
-        ByteBuffer[] msg = data == null ? new ByteBuffer[] {head} : new ByteBuffer[] {head, data};
-        synchronized (ch) { // one reply at a time on the socket, each written whole
-            while (head.hasRemaining() || data != null && data.hasRemaining()) {
-                ch.write(msg);
-            }
-        }
-    }
-
-    private void awaitTasks() {
-        synchronized (state) {
-            while (tasks > 0) {
-                try {
-                    state.wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+            case CMD_TRIM -> SinkWorkers.reply(ch, handle, 0, null);
+            default -> SinkWorkers.reply(ch, handle, EINVAL, null);
         }
     }
 
@@ -335,7 +270,7 @@ public final class NbdSink implements AutoCloseable {
     public Result finish(Duration wait) throws IOException {
         long deadline = System.nanoTime() + wait.toNanos();
         synchronized (state) {
-            while (client != null || tasks > 0) {
+            while (client != null || workers.pending() > 0) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw new IOException("QEMU still holds the backup sink " + socket + " after " + wait.toSeconds()
@@ -386,9 +321,8 @@ public final class NbdSink implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        workers.shutdownNow();
         try {
-            workers.awaitTermination(10, TimeUnit.SECONDS);
+            workers.shutdown();
             file.close();
             Files.deleteIfExists(socket);
         } catch (IOException e) {
