@@ -7,11 +7,11 @@
 # The scripts use it only while it is newer than the jar and its lib folder; a failure here
 # only means no archive.
 set -uo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd -P)   # as bin/qmpbackup resolves it: the archive records the classpath
 target=$top/engine/target
 jsa=$target/engine.jsa
 cp="$target/engine.jar:$target/lib/*"
-work=$(mktemp -d)
+work=$(mktemp -d) || exit 0
 qemu_pid=""
 trap '[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; rm -rf "$work"' EXIT
 rm -f "$jsa"
@@ -19,7 +19,7 @@ jvm=(java -XX:+UseSerialGC -Xss512k -XX:-UsePerfData)
 train() { # train LIST MAIN ARGS...: one run of a tool, its loaded classes listed in LIST
   local list=$1
   shift
-  "${jvm[@]}" -Xshare:off -XX:DumpLoadedClassList="$list" -cp "$cp" "$@" > /dev/null 2>&1
+  timeout 120 "${jvm[@]}" -Xshare:off -XX:DumpLoadedClassList="$list" -cp "$cp" "$@" > /dev/null 2>&1
 }
 
 mkdir -p "$work/t/d.qcow2"
@@ -37,15 +37,16 @@ if command -v qemu-system-x86_64 > /dev/null; then
     -blockdev "driver=qcow2,file=f0,node-name=disk0" -device virtio-blk-pci,drive=disk0,id=vda \
     > /dev/null 2>&1 &
   qemu_pid=$!
-  for _ in $(seq 100); do [ -S "$work/qmp.sock" ] && break; sleep 0.1; done
+  for _ in $(seq 100); do [ -S "$work/qmp.sock" ] && break; kill -0 "$qemu_pid" 2> /dev/null || break; sleep 0.1; done
   for level in full inc; do
     train "$work/backup-$level.lst" io.qmpbackup.engine.cli.QmpBackupCommand --socket "$work/qmp.sock" \
       backup --level "$level" --target "$work/b" || true
   done
 fi
 
-# every class any run loaded, once, in the order first seen
-cat "$work"/*.lst | awk '/^#/ { next } !seen[$0]++' > "$work/all.lst"
+# every class any run loaded, once, in the order first seen; JDK 18+ numbers each run's lines
+# ("name id: N"), and ids of different runs would clash, so they go (a list without them is valid)
+cat "$work"/*.lst | awk '/^#/ { next } / source: / { next } { sub(/ id: [0-9]+$/, "") } !seen[$0]++' > "$work/all.lst"
 "${jvm[@]}" -Xshare:dump -XX:SharedClassListFile="$work/all.lst" -XX:SharedArchiveFile="$jsa.tmp" \
   -cp "$cp" > /dev/null 2>&1 && [ -s "$jsa.tmp" ] && mv "$jsa.tmp" "$jsa"
 rm -f "$jsa.tmp"

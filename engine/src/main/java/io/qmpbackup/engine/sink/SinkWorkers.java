@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -44,27 +45,37 @@ final class SinkWorkers {
         synchronized (state) {
             pending++;
         }
-        pool.execute(() -> {
+        try {
+            pool.execute(() -> run(ch, handle, work));
+        } catch (RejectedExecutionException e) { // the sink is closing: the request is never answered
+            done(1);
+        }
+    }
+
+    private void run(SocketChannel ch, long handle, Work work) {
+        try {
+            ByteBuffer data;
+            int error = 0;
             try {
-                ByteBuffer data;
-                int error = 0;
-                try {
-                    data = work.run();
-                } catch (IOException | RuntimeException e) {
-                    fail.accept(e);
-                    data = null;
-                    error = EIO;
-                }
-                reply(ch, handle, error, data);
-            } catch (IOException e) {
-                // the connection is gone: the reader sees it too
-            } finally {
-                synchronized (state) {
-                    pending--;
-                    state.notifyAll();
-                }
+                data = work.run();
+            } catch (IOException | RuntimeException e) {
+                fail.accept(e);
+                data = null;
+                error = EIO;
             }
-        });
+            reply(ch, handle, error, data);
+        } catch (IOException e) {
+            // the connection is gone: the reader sees it too
+        } finally {
+            done(1);
+        }
+    }
+
+    private void done(int requests) {
+        synchronized (state) {
+            pending -= requests;
+            state.notifyAll();
+        }
     }
 
     /** Requests submitted and not yet answered; read under the state lock. */
@@ -87,7 +98,7 @@ final class SinkWorkers {
     }
 
     void shutdown() throws InterruptedException {
-        pool.shutdownNow();
+        done(pool.shutdownNow().size()); // requests still queued are never answered
         pool.awaitTermination(10, TimeUnit.SECONDS);
     }
 
