@@ -4,6 +4,7 @@ import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
 import io.qmpbackup.engine.repository.FileSum;
+import io.qmpbackup.engine.sink.LowPriority;
 import io.qmpbackup.engine.sink.NbdSink;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -116,7 +117,7 @@ final class ChainRecorder {
         NbdSink.Result r = sink.finish(SINK_WAIT);
         log.debug(vm + ": " + f.partial().getFileName() + ": " + r.chunksFromMemory() + " of " + r.chunks()
                 + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once; "
-                + (r.lowPriority() ? "at nice " + io.qmpbackup.engine.sink.LowPriority.NICE : "at normal priority: could not renice")
+                + (r.lowPriority() ? "at nice " + LowPriority.NICE : "at normal priority: could not renice")
                 + ")");
         return FileSum.chunked(r.chunkDigest());
     }

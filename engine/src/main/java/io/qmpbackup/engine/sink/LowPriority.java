@@ -35,12 +35,8 @@ public final class LowPriority {
     /** True when the calling thread now runs at nice {@link #NICE} or lower. */
     static boolean lowerCurrentThread() {
         try {
-            if (currentNice() >= NICE) {
-                return true;
-            }
             // "<pid>/task/<tid>"
-            String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
-            return run(List.of("renice", "-n", Integer.toString(NICE), "-p", tid)) && currentNice() >= NICE;
+            return lower(List.of(Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString()));
         } catch (IOException | RuntimeException e) {
             return false;
         }
@@ -52,34 +48,36 @@ public final class LowPriority {
      */
     public static boolean lowerProcess() {
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
-            List<String> cmd = new ArrayList<>(List.of("renice", "-n", Integer.toString(NICE), "-p"));
-            List<String> tids = tasks.map(t -> t.getFileName().toString()).filter(t -> niceOf(t) < NICE).toList();
-            if (tids.isEmpty()) {
-                return true;
-            }
-            cmd.addAll(tids);
-            // renice's exit code is not the answer: a thread that ended meanwhile fails it, and counts as lowered
-            run(cmd);
-            return tids.stream().allMatch(t -> niceOf(t) >= NICE);
+            return lower(tasks.map(t -> t.getFileName().toString()).toList());
         } catch (IOException | RuntimeException e) {
             return false;
         }
     }
 
-    private static boolean run(List<String> cmd) {
+    /** Renices those of the threads above {@link #NICE}; true when none is above it afterwards. */
+    private static boolean lower(List<String> threads) {
+        List<String> tids = threads.stream().filter(t -> niceOf(t) < NICE).toList();
+        if (tids.isEmpty()) {
+            return true;
+        }
+        List<String> cmd = new ArrayList<>(List.of("renice", "-n", Integer.toString(NICE), "-p"));
+        cmd.addAll(tids);
+        // renice's exit code is not the answer: a thread that ended meanwhile fails it, and counts as lowered
+        run(cmd);
+        return tids.stream().allMatch(t -> niceOf(t) >= NICE);
+    }
+
+    private static void run(List<String> cmd) {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             if (!p.waitFor(5, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                return false;
             }
-            return p.exitValue() == 0;
         } catch (IOException e) {
-            return false;
+            // no renice: the threads stay as they are, which the caller checks
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
         }
     }
 
