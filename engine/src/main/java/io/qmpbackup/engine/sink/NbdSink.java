@@ -20,8 +20,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * the bytes it receives into the {@code .partial} file (the image qemu-img made) and hashes them
  * on the way ({@link ChunkLedger}), so the integrity record needs no read of the file after the
  * job. One reader thread takes requests off the socket (QEMU keeps up to 16 in flight); a few
- * workers write, hash and reply, out of order as NBD allows, so the job is not serialised behind
- * one thread. Commands: READ, WRITE (FUA), WRITE_ZEROES (written as zeros, hashed like data),
+ * workers write and reply, out of order as NBD allows, and one thread hashes what was written
+ * ({@link SinkWorkers}), so the job is not serialised behind one thread. Commands: READ, WRITE (FUA), WRITE_ZEROES (written as zeros, hashed like data),
  * FLUSH (fdatasync), TRIM (a no-op, which the protocol allows: the bytes stay and are hashed as
  * they are), DISC; simple replies only (see {@link NbdHandshake}).
  */
@@ -36,8 +36,8 @@ public final class NbdSink implements AutoCloseable {
     static final int FLAG_FUA = 1;
     static final int EINVAL = 22;
     static final int ENOSPC = 28;
-    /** Request payloads read but not yet written: the reader waits beyond this (back pressure). */
-    private static final int IN_FLIGHT_BYTES = 64 << 20;
+    /** Request payloads read but not yet written and hashed: the reader waits beyond this (back pressure). */
+    static final int IN_FLIGHT_BYTES = 64 << 20;
 
     /**
      * What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, its size, how
@@ -222,13 +222,21 @@ public final class NbdSink implements AutoCloseable {
             case CMD_WRITE -> workers.submit(ch, handle, () -> {
                 try {
                     file.write(offset, payload);
-                    ledger.wrote(offset, payload);
                     if ((flags & FLAG_FUA) != 0) {
                         file.flush();
                     }
-                } finally {
+                } catch (IOException | RuntimeException e) {
                     release(payload);
+                    throw e;
                 }
+                // the bytes are in the file as they are in the buffer: hashed after the reply
+                workers.afterward(() -> {
+                    try {
+                        ledger.wrote(offset, payload);
+                    } finally {
+                        release(payload);
+                    }
+                }, () -> release(payload));
                 return null;
             });
             case CMD_READ -> {
