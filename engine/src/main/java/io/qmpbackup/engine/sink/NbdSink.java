@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * job. One reader thread takes requests off the socket (QEMU keeps up to 16 in flight); a few
  * workers write and reply, out of order as NBD allows, and one thread hashes what was written
  * ({@link SinkWorkers}), so the job is not serialised behind one thread. Commands: READ, WRITE (FUA), WRITE_ZEROES (written as zeros, hashed like data),
- * FLUSH (fdatasync), TRIM (a no-op, which the protocol allows: the bytes stay and are hashed as
+ * FLUSH (fdatasync; not offered, see {@link NbdHandshake#TRANSMISSION_FLAGS}), TRIM (a no-op, which the protocol allows: the bytes stay and are hashed as
  * they are), DISC; simple replies only (see {@link NbdHandshake}).
  */
 public final class NbdSink implements AutoCloseable {
@@ -302,7 +302,11 @@ public final class NbdSink implements AutoCloseable {
         file.flush();
         long size = file.size();
         String digest = ledger.finish(size, file::read);
-        file.dropFromPageCache();
+        if (!file.direct()) {
+            // with O_DIRECT only the metadata and the chunks read back went through the cache: a
+            // few MiB, not worth the process spawn (~70 ms of every backup's fixed cost)
+            file.dropFromPageCache();
+        }
         long chunks = (size + ChunkLedger.CHUNK - 1) / ChunkLedger.CHUNK;
         Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending(), lowPriority);
         close();

@@ -46,6 +46,10 @@ class BlockGraphIT {
             made.add(RunObjects.Kind.TARGET, 0, Names.node(TOKEN, "t", 0), null);
             g.addFleeceImage(Names.node(TOKEN, "f", 0), fleece.toString());
             made.add(RunObjects.Kind.FLEECE, 0, Names.node(TOKEN, "f", 0), null);
+            // the backup's own files ignore flushes (made durable after the job); the guest's disk does not
+            assertThat(noFlush(g, target)).isTrue();
+            assertThat(noFlush(g, fleece)).isTrue();
+            assertThat(noFlush(g, img)).isFalse();
             g.addCopyBeforeWrite(Names.node(TOKEN, "c", 0), node, Names.node(TOKEN, "f", 0), 60);
             made.add(RunObjects.Kind.FILTER, 0, Names.node(TOKEN, "c", 0), null);
             g.setDrive(disk.qdevPath(), Names.node(TOKEN, "c", 0));
@@ -106,5 +110,15 @@ class BlockGraphIT {
             assertThat(Chains.qmpbackupNodes(vm.control())).isEmpty();
         }
         assertThat(Files.readAllBytes(fleece)).isEqualTo(before);
+    }
+
+    /** cache.no-flush of the file-protocol node QEMU opened on {@code file}. */
+    private static boolean noFlush(BlockGraph g, Path file) throws Exception {
+        for (com.fasterxml.jackson.databind.JsonNode n : g.namedNodes()) {
+            if ("file".equals(n.path("drv").asText()) && file.toString().equals(n.path("file").asText())) {
+                return n.path("cache").path("no-flush").asBoolean();
+            }
+        }
+        throw new AssertionError("no file node on " + file);
     }
 }

@@ -67,6 +67,17 @@ class NbdSinkIT {
     }
 
     @Test
+    void theExportOffersNoFlushSoQemuSendsNone() throws Exception {
+        Path file = Files.createFile(tmp.resolve("list.partial"));
+        try (NbdSink s = sink(file, 8 * MIB)) {
+            QemuTools.Result l = QemuTools.exec("qemu-nbd", "--list", "-k", tmp.resolve("s.sock").toString());
+            assertThat(l.exit()).as(l.out()).isZero();
+            assertThat(l.out()).contains("export: 'disk0'").containsPattern("flags: 0x[0-9a-f]+ \\( trim zeroes \\)")
+                    .doesNotContain("flush", "fua");
+        }
+    }
+
+    @Test
     void qcow2OverTheSinkAllocatesInsideAFixedSizeExportAndChecksClean() throws Exception {
         Path file = tmp.resolve("t.qcow2.partial");
         QemuTools.run("qemu-img", "create", "-q", "-f", "qcow2", file.toString(), "64M");
