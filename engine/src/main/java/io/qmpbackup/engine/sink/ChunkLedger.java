@@ -137,8 +137,13 @@ final class ChunkLedger {
     private void evictIfFull() {
         if (pending.size() >= MAX_PENDING) {
             Iterator<Long> oldest = pending.keySet().iterator();
-            reuse(pending.get(oldest.next()).bytes);
-            oldest.remove(); // not rewritten: read back at the end like any chunk not seen whole
+            long chunk = oldest.next();
+            reuse(pending.get(chunk).bytes);
+            oldest.remove();
+            // forgotten for good: read back at the end. Were later writes still counted, a chunk
+            // could complete from the bytes it was told of after the eviction, and the ledger is
+            // not told in the file's order (write-zeroes are hashed at once, writes afterwards)
+            rewritten.set(Math.toIntExact(chunk));
         }
     }
 

@@ -99,6 +99,10 @@ final class NbdHandshake {
                     }
                 }
                 case OPT_LIST -> { // the one export, so that `qemu-nbd --list` shows what it offers
+                    if (len != 0) { // LIST carries no data
+                        reply(option, REP_ERR_INVALID, ByteBuffer.allocate(0));
+                        continue;
+                    }
                     byte[] name = export.getBytes(StandardCharsets.UTF_8);
                     reply(option, REP_SERVER, ByteBuffer.allocate(4 + name.length).putInt(name.length).put(name).flip());
                     reply(option, REP_ACK, ByteBuffer.allocate(0));

@@ -36,8 +36,12 @@ public final class NbdSink implements AutoCloseable {
     static final int FLAG_FUA = 1;
     static final int EINVAL = 22;
     static final int ENOSPC = 28;
-    /** Request payloads read but not yet written and hashed: the reader waits beyond this (back pressure). */
-    static final int IN_FLIGHT_BYTES = 64 << 20;
+    /**
+     * Request payloads read but not yet written and hashed: the reader waits beyond this (back
+     * pressure). Since a write is answered before it is hashed, QEMU's 16 requests in flight no
+     * longer bound the buffers a sink holds; this does, and a node agent runs several sinks at once.
+     */
+    static final int IN_FLIGHT_BYTES = 32 << 20;
 
     /**
      * What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, its size, how
@@ -140,8 +144,8 @@ public final class NbdSink implements AutoCloseable {
                 }
             } catch (EOFException | ClosedChannelException e) {
                 // the client went away (a killed QEMU, or close()): whatever it left unwritten fails the job
-            } catch (IOException | RuntimeException e) {
-                fail(e);
+            } catch (IOException | RuntimeException | OutOfMemoryError e) {
+                fail(e); // OutOfMemoryError: no direct memory left for a request's buffer
             } finally {
                 workers.awaitIdle();
                 close(ch);

@@ -65,6 +65,25 @@ class ChunkLedgerTest {
         assertThat(f.ledger.fromMemory()).isEqualTo(40 - 3);
     }
 
+    /**
+     * The ledger is not told in the file's order: a write-zeroes is hashed at once, a write after
+     * its reply. A chunk evicted between the two must be read back, not completed from what it
+     * was told later (the stale bytes of the write the zeroes replaced).
+     */
+    @Test
+    void aChunkEvictedOnceIsReadBackWhateverItIsToldLater() throws Exception {
+        Random r = new Random(9);
+        File f = new File((ChunkLedger.MAX_PENDING + 2) * MIB);
+        byte[] stale = random(r, MIB / 2);
+        f.write(0, new byte[MIB / 2]); // the zeroes, on disk last, told first
+        for (int c = 1; c <= ChunkLedger.MAX_PENDING; c++) {
+            f.write(c * MIB, random(r, 4096)); // enough open chunks to evict chunk 0
+        }
+        f.ledger.wrote(0, ByteBuffer.wrap(stale)); // the write the zeroes replaced, told late
+        f.write(MIB / 2, random(r, MIB / 2));
+        assertThat(f.value()).isEqualTo(f.expected());
+    }
+
     @Test
     void gapsAndTooManyOpenChunksAreReadBackNotGuessed() throws Exception {
         Random r = new Random(8);
