@@ -40,16 +40,17 @@ final class SinkWorkers {
     SinkWorkers(String export, Object state, Consumer<Throwable> fail) {
         this.state = state;
         this.fail = fail;
-        this.pool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-            Thread t = new Thread(r, "nbd-sink-" + export);
+        this.pool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                daemons("nbd-sink-" + export));
+        this.after = Executors.newSingleThreadExecutor(daemons("nbd-sink-hash-" + export));
+    }
+
+    private static java.util.concurrent.ThreadFactory daemons(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
-        });
-        this.after = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "nbd-sink-hash-" + export);
-            t.setDaemon(true);
-            return t;
-        });
+        };
     }
 
     /**
@@ -57,33 +58,35 @@ final class SinkWorkers {
      * failed if it threw); {@code dropped} runs instead when the sink is closing.
      */
     void afterward(Runnable task, Runnable dropped) {
+        counted(after, () -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                fail.accept(e);
+            }
+        }, dropped);
+    }
+
+    /** Runs {@code work} on a worker and replies to {@code handle}: EIO (and the sink failed) if it threw. */
+    void submit(SocketChannel ch, long handle, Work work) {
+        counted(pool, () -> run(ch, handle, work), () -> { }); // closing: the request is never answered
+    }
+
+    /** Runs {@code body} on {@code on}, pending until it has run; {@code dropped} instead when {@code on} is shut. */
+    private void counted(ExecutorService on, Runnable body, Runnable dropped) {
         synchronized (state) {
             pending++;
         }
         try {
-            after.execute(() -> {
+            on.execute(() -> {
                 try {
-                    task.run();
-                } catch (RuntimeException e) {
-                    fail.accept(e);
+                    body.run();
                 } finally {
                     done(1);
                 }
             });
         } catch (RejectedExecutionException e) {
             dropped.run();
-            done(1);
-        }
-    }
-
-    /** Runs {@code work} on a worker and replies to {@code handle}: EIO (and the sink failed) if it threw. */
-    void submit(SocketChannel ch, long handle, Work work) {
-        synchronized (state) {
-            pending++;
-        }
-        try {
-            pool.execute(() -> run(ch, handle, work));
-        } catch (RejectedExecutionException e) { // the sink is closing: the request is never answered
             done(1);
         }
     }
@@ -102,8 +105,6 @@ final class SinkWorkers {
             reply(ch, handle, error, data);
         } catch (IOException e) {
             // the connection is gone: the reader sees it too
-        } finally {
-            done(1);
         }
     }
 
