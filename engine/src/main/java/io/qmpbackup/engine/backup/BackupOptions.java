@@ -49,6 +49,10 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
     public static final int DEFAULT_CBW_TIMEOUT = 45;
 
     public BackupOptions {
+        // QEMU opens the target and fleece files by name from its own working folder, not ours
+        target = absolute(target);
+        fleeceDir = absolute(fleeceDir);
+        tpmState = absolute(tpmState);
         include = include == null ? List.of() : List.copyOf(include);
         exclude = exclude == null ? List.of() : List.copyOf(exclude);
         lockDir = lockDir == null ? RunLock.defaultDirectory() : lockDir;
@@ -60,6 +64,10 @@ public record BackupOptions(BackupLevel level, Path target, String uuid, boolean
             throw new IllegalArgumentException("cbw-timeout " + cbwTimeout + " is negative: give seconds, 0 for no"
                     + " limit");
         }
+    }
+
+    private static Path absolute(Path p) {
+        return p == null ? null : p.toAbsolutePath().normalize();
     }
 
     public static Builder builder(BackupLevel level, Path target) {

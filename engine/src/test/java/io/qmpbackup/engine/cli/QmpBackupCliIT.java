@@ -106,6 +106,27 @@ class QmpBackupCliIT {
     }
 
     @Test
+    void relativeTargetAndFleeceFolderAreTheCallersNotQemus() throws Exception {
+        // QEMU runs in another working folder: a relative --target once reached it as given and failed
+        Files.createDirectories(tmp.resolve("rel/fleece"));
+        CliProcess full = CliProcess.runIn(tmp, "qmpbackup", "--socket", vm.qmpSocket().toString(), "backup",
+                "--level", "full", "--target", "rel/b", "--fleece-dir", "rel/fleece");
+        assertThat(full.exitCode()).as(full.toString()).isZero();
+        vm.guestWrite(os, 8 * MIB, 64 * 1024, 0x72);
+        CliProcess inc = CliProcess.runIn(tmp.resolve("rel"), "qmpbackup", "--socket", vm.qmpSocket().toString(),
+                "backup", "--level", "inc", "--target", "b");
+        assertThat(inc.exitCode()).as(inc.toString()).isZero();
+        vm.flush(os);
+        List<Path> chain = Chains.currentChain(tmp.resolve("rel/b"), "os.qcow2");
+        assertThat(chain).hasSize(2);
+        Path rebuilt = QemuTools.reconstruct(chain, tmp.resolve("rb"), tmp.resolve("r.qcow2"));
+        assertThat(QemuTools.compare(os.image(), "qcow2", rebuilt, "qcow2").exit()).isZero();
+        try (Stream<Path> left = Files.list(tmp.resolve("rel/fleece"))) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    @Test
     void layoutFlags() throws Exception {
         Path flat = tmp.resolve("flat");
         ok("backup", "--level", "full", "--target", flat.toString(), "--no-subdir", "--include", "os");

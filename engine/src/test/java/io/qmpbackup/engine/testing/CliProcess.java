@@ -54,6 +54,18 @@ public final class CliProcess {
     /** As {@link #startTool(Path, String, String...)}, with these environment variables added. */
     public static CliProcess startTool(Path workDir, String tool, java.util.Map<String, String> env, String... args)
             throws IOException {
+        return startTool(workDir, null, tool, env, args);
+    }
+
+    /** Runs {@code bin/<tool>} to completion with {@code cwd} as its working folder (relative arguments). */
+    public static CliProcess runIn(Path cwd, String tool, String... args) throws IOException, InterruptedException {
+        CliProcess c = startTool(cwd, cwd, tool, java.util.Map.of(), args);
+        c.waitFor();
+        return c;
+    }
+
+    private static CliProcess startTool(Path workDir, Path cwd, String tool, java.util.Map<String, String> env,
+            String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(script(tool).toString());
         cmd.addAll(List.of(args));
@@ -62,6 +74,9 @@ public final class CliProcess {
         Path err = Files.createTempFile(workDir, "cli", ".err");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().putAll(env);
+        if (cwd != null) {
+            pb.directory(cwd.toFile());
+        }
         Process p = pb.start();
         return new CliProcess(p, out, err);
     }
