@@ -8,13 +8,15 @@
 #             from the same device the target is written to
 #   merge     bin/qmprestore merge of the FULL + 3 INC chain (whole process) against
 #             qemu-img convert of the FULL file alone with the same options, in the same run
-#   0.67      with QMPBACKUP_067 set: qmpbackup 0.67's full and our copy, each twice in a QEMU of
-#             its own, the first backup there (fresh: see docs/internals.md, "Speed and the guest")
-#             and the second (warm); QEMU's CPU seconds are printed for the first of each
+#   0.67      with QMPBACKUP_067 set: qmpbackup 0.67's full and our copy, each first in a QEMU of
+#             its own (fresh: see docs/internals.md, "Speed and the guest"; QEMU's CPU seconds are
+#             printed), then ROUNDS (default 3) alternating rounds of both in one warm QEMU: the
+#             median of each, so that the disk's drift within the run meets both alike
 # Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
 # full/dd (goal <= 1.25), inc/full (goal <= 0.15) and merge/convert (goal <= 1.1), and the guest's
 # write throughput during a full against idle (goal >= 0.5). Dirty pages are synced before each step.
 # CHECKSUM=read-back (default: sink) runs every backup of ours with that --checksum, to compare.
+# Each step is announced on stderr as it starts.
 # Usage: bench/backup.sh [WORKDIR]   (default: /var/tmp/qmpbackup-bench; needs ~9 GiB free)
 set -euo pipefail
 shopt -s inherit_errexit   # a failed backup inside $(...) stops the run instead of being timed
@@ -33,6 +35,8 @@ trap cleanup EXIT
 drop_caches() { sync; if [ "$(id -u)" -eq 0 ]; then echo 3 > /proc/sys/vm/drop_caches; fi; }
 split() { grep -oE '(block jobs|fsync, checksum and rename) took [0-9]+ ms' "$1" | sed 's/ took / /' | paste -sd ';' -; }
 now() { date +%s.%N; }
+step() { echo "bench: $(date +%T) $*" >&2; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
@@ -56,12 +60,14 @@ start_qemu() {
 qemu_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$qemu_pid/stat"; }
 start_qemu
 
+step "dd baseline"
 sync
 t0=$(now)
 dd if=/dev/zero of="$work/dd.out" bs=4M count=1024 oflag=direct conv=fsync status=none
 t_dd=$(elapsed "$t0" "$(now)")
 rm -f "$work/dd.out"
 
+step "full backup"
 sync
 c0=$(qemu_cpu); t0=$(now)
 "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level full --target "$work/backup" > "$work/full.log"
@@ -75,6 +81,7 @@ done
 cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
 python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
 
+step "inc backup (256 MiB changed)"
 sync
 t0=$(now)
 "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level inc --target "$work/backup" > "$work/inc.log"
@@ -82,6 +89,7 @@ t_inc=$(elapsed "$t0" "$(now)")
 inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
 
 # two more incrementals (64 MiB each) for a FULL + 3 INC chain
+step "two more incs for the merge"
 for pass in 1 2; do
   cmds=()
   for i in $(seq 0 63); do
@@ -96,6 +104,7 @@ done
 t_convert=999999; t_merge=999999
 direct=(-T none -t none)
 for round in 1 2 3; do
+  step "convert and merge, round $round of 3"
   drop_caches
   t0=$(now)
   qemu-img convert -W -m 16 "${direct[@]}" -O qcow2 "$work"/backup/disk.qcow2/FULL-* "$work/convert.qcow2"
@@ -110,6 +119,7 @@ for round in 1 2 3; do
   rm -f "$work/merged.qcow2"
 done
 
+step "cold copy (page cache dropped)"
 drop_caches
 t0=$(now)
 "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy --target "$work/cold" > "$work/cold.log"
@@ -141,10 +151,19 @@ ours_copy() {
 }
 t_theirs=""
 if [ -n "${QMPBACKUP_067:-}" ] && [ -x "${QMPBACKUP_067}/qmpbackup" ]; then
+  step "qmpbackup 0.67 full in a fresh QEMU"
   start_qemu; c0=$(qemu_cpu); t_theirs=$(theirs); c_theirs=$(elapsed "$c0" "$(qemu_cpu)"); theirs_cleanup
-  t_theirs_warm=$(theirs); theirs_cleanup
+  step "our copy in a fresh QEMU"
   start_qemu; c0=$(qemu_cpu); t_ours_fresh=$(ours_copy); c_ours_fresh=$(elapsed "$c0" "$(qemu_cpu)")
-  t_ours_warm=$(ours_copy)
+  # this QEMU has run ours once; one untimed full of theirs warms it for theirs as well
+  theirs > /dev/null; theirs_cleanup
+  warm_theirs=(); warm_ours=()
+  for round in $(seq "${ROUNDS:-3}"); do
+    step "warm round $round of ${ROUNDS:-3}: qmpbackup 0.67, then ours"
+    warm_theirs+=("$(theirs)"); theirs_cleanup
+    warm_ours+=("$(ours_copy)")
+  done
+  t_theirs_warm=$(median "${warm_theirs[@]}"); t_ours_warm=$(median "${warm_ours[@]}")
   rm -rf "$work/theirs" "$work/ours"
 fi
 
@@ -158,6 +177,7 @@ guest_batch() {
   cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
   python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
 }
+step "guest writes, idle and during a copy"
 sync
 t0=$(now); guest_batch 6a; t_idle=$(elapsed "$t0" "$(now)")
 "$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy --target "$work/during" > "$work/during.log" &
@@ -188,9 +208,11 @@ printf '%-34s %8.2f   (best of 3; same -W -m 16 -T none -t none as merge)\n' "qe
 printf '%-34s %8.2f   (best of 3; FULL + %s INC, whole process)\n' "qmprestore merge" "$t_merge" "$(ls "$work"/backup/disk.qcow2/INC-* | wc -l)"
 if [ -n "$t_theirs" ]; then
   printf '%-34s %8.2f   (its first full in a fresh QEMU, until synced; QEMU CPU %s s)\n' "qmpbackup 0.67 full, fresh" "$t_theirs" "$c_theirs"
-  printf '%-34s %8.2f   (its second full there)\n' "qmpbackup 0.67 full, warm" "$t_theirs_warm"
+  printf '%-34s %8.2f   (median of %s alternating rounds in one warm QEMU: %s)\n' "qmpbackup 0.67 full, warm" \
+    "$t_theirs_warm" "${ROUNDS:-3}" "${warm_theirs[*]}"
   printf '%-34s %8.2f   (ours, first in another fresh QEMU; QEMU CPU %s s)\n' "qmpbackup copy, fresh" "$t_ours_fresh" "$c_ours_fresh"
-  printf '%-34s %8.2f   (ours, second there)\n' "qmpbackup copy, warm" "$t_ours_warm"
+  printf '%-34s %8.2f   (ours, median of the same rounds: %s)\n' "qmpbackup copy, warm" "$t_ours_warm" \
+    "${warm_ours[*]}"
 fi
 printf '\nratio full/dd  = %s  (goal <= 1.25)\n' "$(ratio "$t_full" "$t_dd")"
 if [ -n "$t_theirs" ]; then

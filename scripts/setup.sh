@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the engine and its tests need on Debian (QEMU, qemu-img, qemu-storage-daemon, qemu-ga,
-# e2fsprogs, cpio, swtpm) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
+# e2fsprogs, cpio, swtpm, openssl) when missing, and builds the project (bin/qmpbackup runs the packaged jar).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -16,6 +16,8 @@ command -v cpio >/dev/null || need+=(cpio)
 command -v swtpm >/dev/null || need+=(swtpm)
 command -v swtpm_setup >/dev/null || need+=(swtpm-tools)
 command -v python3 >/dev/null || need+=(python3)
+# the README's faster check of a folder's chunk record (and its test) runs openssl dgst
+command -v openssl >/dev/null || need+=(openssl)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 

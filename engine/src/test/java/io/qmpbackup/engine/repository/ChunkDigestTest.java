@@ -29,6 +29,8 @@ class ChunkDigestTest {
         new Random(size).nextBytes(data);
         Path f = Files.write(tmp.resolve("f.bin"), data);
         String expected = Coreutils.chunkSum(f);
+        assertThat(Coreutils.chunkSum(f, "openssl dgst -sha256 -r")).as("the README's openssl filter")
+                .isEqualTo(expected);
 
         assertThat(ChunkDigest.of(f)).as("from the file").isEqualTo(expected);
 
