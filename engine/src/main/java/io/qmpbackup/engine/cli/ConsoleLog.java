@@ -18,7 +18,8 @@ import java.util.function.LongSupplier;
  * log collector never sees the bar's carriage returns.
  */
 final class ConsoleLog implements BackupLog {
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    /** qmpbackup's stamp (Python logging's default): milliseconds, so a --debug log times each step. */
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss,SSS");
     /** qmpbackup's default for --progress-interval. */
     static final int DEFAULT_PROGRESS_SECONDS = 20;
     private final boolean debug;

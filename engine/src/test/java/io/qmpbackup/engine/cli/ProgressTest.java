@@ -49,7 +49,7 @@ class ProgressTest {
         assertThat(out).startsWith("\r  0% [").contains("\r 50% [############------------] 4.0 MiB / 8.0 MiB")
                 .doesNotContain("12%").doesNotContain("progress:");
         // the log line comes after the bar's line is ended, not into it
-        assertThat(out).containsPattern("\u001b\\[K\n\\[[0-9: -]+\\] INFO a log line\n");
+        assertThat(out).containsPattern("\u001b\\[K\n\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d,\\d{3}\\] INFO a log line\n");
         assertThat(out).endsWith("100% [########################] 8.0 MiB / 8.0 MiB  3.8 MiB/s  ETA 0:00\u001b[K\n");
     }
 
