@@ -116,7 +116,8 @@ final class ChainRecorder {
     private String fromSink(DiskFiles f, NbdSink sink) throws IOException {
         NbdSink.Result r = sink.finish(SINK_WAIT);
         log.debug(vm + ": " + f.partial().getFileName() + ": " + r.chunksFromMemory() + " of " + r.chunks()
-                + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once; "
+                + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once, "
+                + r.heldBytes() / (1 << 20) + " MiB held until a gap before them filled; "
                 + (r.lowPriority() ? "at nice " + LowPriority.NICE : "at normal priority: could not renice")
                 + ")");
         return FileSum.chunked(r.chunkDigest());

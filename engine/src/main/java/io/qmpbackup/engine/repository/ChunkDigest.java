@@ -98,6 +98,11 @@ public final class ChunkDigest {
         outer.update((HexFormat.of().formatHex(chunkHash) + "\n").getBytes(StandardCharsets.US_ASCII));
     }
 
+    /** A new digest of one chunk's bytes, fed as they come; its value is the chunk's hash. */
+    public static MessageDigest chunkHasher() {
+        return sha256();
+    }
+
     static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");

@@ -3,6 +3,8 @@ package io.qmpbackup.engine.sink;
 import io.qmpbackup.engine.repository.ChunkDigest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -14,13 +16,15 @@ import java.util.TreeMap;
 
 /**
  * Which {@link ChunkDigest} chunks of a file the sink saw whole, and their hashes. A chunk whose
- * every byte arrived exactly once, in writes of any order, is hashed from memory as soon as it is
- * complete: its bytes in the file are then exactly those. A chunk any byte of which was written
- * twice (qcow2 rewriting an L2 table, a refcount block, its header), or that writes never covered
- * (the header qemu-img wrote, the file's short last chunk, holes), is read back from the file at
- * the end: only metadata, a few chunks per GiB. Chunks waiting for their missing pieces hold a
- * copy of what arrived; past {@link #MAX_PENDING} of them the oldest is given up (read back
- * instead), so memory stays bounded whatever order the writes come in.
+ * every byte arrived exactly once, in writes of any order, is hashed from memory: its bytes in
+ * the file are then exactly those. Bytes that continue a chunk's run from its start go straight
+ * into the chunk's digest (most do: a backup job writes a file's clusters nearly in order); a
+ * piece that arrives ahead of a gap is held as a copy until the gap fills. A chunk any byte of
+ * which was written twice (qcow2 rewriting an L2 table, a refcount block, its header), or that
+ * writes never covered (the header qemu-img wrote, the file's short last chunk, holes), is read
+ * back from the file at the end: only metadata, a few chunks per GiB. Past {@link #MAX_PENDING}
+ * open chunks the oldest is given up (read back instead), so memory stays bounded whatever order
+ * the writes come in.
  */
 final class ChunkLedger {
     static final int CHUNK = ChunkDigest.CHUNK;
@@ -37,15 +41,16 @@ final class ChunkLedger {
         void read(long offset, ByteBuffer into) throws IOException;
     }
 
-    /** A chunk that some writes covered: a copy of their bytes and the ranges they covered. */
+    /** A chunk that some writes covered: its digest of the run from its start, and copies of pieces past it. */
     private static final class Pending {
-        final byte[] bytes;
+        final MessageDigest digest = ChunkDigest.chunkHasher();
+        /** Start to end of every piece written, for overlaps and for the held pieces' order. */
         final TreeMap<Integer, Integer> ranges = new TreeMap<>();
         long covered;
-
-        Pending(byte[] bytes) {
-            this.bytes = bytes;
-        }
+        /** Bytes [0, streamed) are in the digest. */
+        int streamed;
+        /** Pieces past a gap, at their offsets; allocated when the first one arrives. */
+        byte[] held;
 
         /** False when [from, to) touches a range already written. */
         boolean add(int from, int to) {
@@ -61,18 +66,28 @@ final class ChunkLedger {
             covered += to - from;
             return true;
         }
+
+        /** Feeds the held pieces that now continue the run. */
+        void drain() {
+            for (Integer end = ranges.get(streamed); end != null; end = ranges.get(streamed)) {
+                digest.update(held, streamed, end - streamed);
+                streamed = end;
+            }
+        }
     }
 
     private final Map<Long, Pending> pending = new LinkedHashMap<>();
     /** Chunk copies to reuse: a backup passes gigabytes through a few dozen of them. */
-    private final java.util.ArrayDeque<byte[]> spare = new java.util.ArrayDeque<>();
+    private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
     private final Map<Long, byte[]> hashed = new HashMap<>();
-    /** Chunks whose bytes all arrived (their hash may still be being computed). */
+    /** Chunks whose bytes all arrived. */
     private final BitSet complete = new BitSet();
     private final BitSet rewritten = new BitSet();
     private long end;
     private long fromMemory;
     private int peakPending;
+    /** Bytes that arrived ahead of a gap in their chunk and were held as a copy. */
+    private long heldBytes;
 
     /** Bytes written at {@code offset}: the buffer's remaining bytes (its position is not moved). */
     void wrote(long offset, ByteBuffer data) {
@@ -82,17 +97,7 @@ final class ChunkLedger {
             long chunk = at / CHUNK;
             long chunkEnd = Math.min(to, (chunk + 1) * CHUNK);
             int n = (int) (chunkEnd - at);
-            byte[] full = account(chunk, (int) (at - chunk * CHUNK), n, data.slice(pos + (int) (at - offset), n));
-            if (full != null) {
-                byte[] h = ChunkDigest.chunkHash(ByteBuffer.wrap(full));
-                synchronized (this) {
-                    reuse(full);
-                    if (!rewritten.get((int) chunk)) {
-                        hashed.put(chunk, h);
-                        fromMemory++;
-                    }
-                }
-            }
+            account(chunk, (int) (at - chunk * CHUNK), n, data.slice(pos + (int) (at - offset), n));
             at = chunkEnd;
         }
         synchronized (this) {
@@ -100,46 +105,69 @@ final class ChunkLedger {
         }
     }
 
-    /** Records [from, from+n) of {@code chunk}; returns the chunk's bytes when this completed it. */
-    private synchronized byte[] account(long chunk, int from, int n, ByteBuffer bytes) {
+    /**
+     * Records [from, from+n) of {@code chunk}, hashing what continues its run. Under the lock, so
+     * a chunk's bytes enter its digest in order even when two threads tell (write-zeroes come from
+     * the workers, writes from the hashing thread): a worker's zeroes wait at most one piece's hash.
+     */
+    private synchronized void account(long chunk, int from, int n, ByteBuffer bytes) {
         int c = Math.toIntExact(chunk);
         if (rewritten.get(c)) {
-            return null;
+            return;
         }
         if (complete.get(c)) {
             rewritten.set(c); // written again after it was complete
             if (hashed.remove(chunk) != null) {
                 fromMemory--;
             }
-            return null;
+            return;
         }
         Pending p = pending.get(chunk);
         if (p == null) {
             evictIfFull();
-            p = new Pending(spare.isEmpty() ? new byte[CHUNK] : spare.pop());
+            p = new Pending();
             pending.put(chunk, p);
             peakPending = Math.max(peakPending, pending.size());
         }
         if (!p.add(from, from + n)) {
-            reuse(pending.remove(chunk).bytes);
+            drop(chunk);
             rewritten.set(c);
-            return null;
+            return;
         }
-        bytes.get(p.bytes, from, n);
+        if (from == p.streamed) {
+            p.digest.update(bytes);
+            p.streamed += n;
+            if (p.held != null) {
+                p.drain();
+            }
+        } else {
+            if (p.held == null) {
+                p.held = spare.isEmpty() ? new byte[CHUNK] : spare.pop();
+            }
+            bytes.get(p.held, from, n);
+            heldBytes += n;
+        }
         if (p.covered == CHUNK) {
-            pending.remove(chunk);
+            drop(chunk);
             complete.set(c);
-            return p.bytes;
+            hashed.put(chunk, p.digest.digest());
+            fromMemory++;
         }
-        return null;
+    }
+
+    /** Forgets an open chunk, keeping its copy for reuse. */
+    private void drop(long chunk) {
+        Pending p = pending.remove(chunk);
+        if (p.held != null) {
+            reuse(p.held);
+        }
     }
 
     private void evictIfFull() {
         if (pending.size() >= MAX_PENDING) {
             Iterator<Long> oldest = pending.keySet().iterator();
             long chunk = oldest.next();
-            reuse(pending.get(chunk).bytes);
-            oldest.remove();
+            drop(chunk);
             // forgotten for good: read back at the end. Were later writes still counted, a chunk
             // could complete from the bytes it was told of after the eviction, and the ledger is
             // not told in the file's order (write-zeroes are hashed at once, writes afterwards)
@@ -161,6 +189,11 @@ final class ChunkLedger {
     /** The most chunks that were open at once. */
     synchronized int peakPending() {
         return peakPending;
+    }
+
+    /** Bytes that arrived ahead of a gap in their chunk, so were copied until it filled. */
+    synchronized long heldBytes() {
+        return heldBytes;
     }
 
     /** Chunks hashed from memory so far. */
@@ -196,7 +229,8 @@ final class ChunkLedger {
             return hashed.get(chunk);
         }
         Pending p = pending.get(chunk);
-        // the file's short last chunk: seen whole when writes covered all of its len bytes
-        return p != null && p.covered == len ? ChunkDigest.chunkHash(ByteBuffer.wrap(p.bytes, 0, len)) : null;
+        // the file's short last chunk: seen whole when writes covered all of its len bytes (no
+        // gap is left then, so every held piece is in the digest)
+        return p != null && p.covered == len && p.streamed == len ? p.digest.digest() : null;
     }
 }

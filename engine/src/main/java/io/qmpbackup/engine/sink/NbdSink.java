@@ -45,11 +45,12 @@ public final class NbdSink implements AutoCloseable {
 
     /**
      * What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, its size, how
-     * many of its chunks were hashed from memory, the most chunks that were open at once, and whether
-     * its threads ran at a low CPU priority ({@link LowPriority}).
+     * many of its chunks were hashed from memory, the most chunks that were open at once, the bytes
+     * held as a copy because they arrived ahead of a gap in their chunk, and whether its threads ran
+     * at a low CPU priority ({@link LowPriority}).
      */
     public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks, int peakOpenChunks,
-            boolean lowPriority) {
+            long heldBytes, boolean lowPriority) {
     }
 
     private final Path socket;
@@ -312,7 +313,8 @@ public final class NbdSink implements AutoCloseable {
             file.dropFromPageCache();
         }
         long chunks = (size + ChunkLedger.CHUNK - 1) / ChunkLedger.CHUNK;
-        Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending(), lowPriority);
+        Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending(), ledger.heldBytes(),
+                lowPriority);
         close();
         return r;
     }
