@@ -117,7 +117,8 @@ final class ChainRecorder {
         NbdSink.Result r = sink.finish(SINK_WAIT);
         log.debug(vm + ": " + f.partial().getFileName() + ": " + r.chunksFromMemory() + " of " + r.chunks()
                 + " chunks hashed on the way, the rest read back (at most " + r.peakOpenChunks() + " open at once, "
-                + r.heldBytes() / (1 << 20) + " MiB held until a gap before them filled; "
+                + r.heldBytes() / (1 << 20) + " MiB held until a gap before them filled, fdatasync "
+                + r.flushMillis() + " ms; "
                 + (r.lowPriority() ? "at nice " + LowPriority.NICE : "at normal priority: could not renice")
                 + ")");
         return FileSum.chunked(r.chunkDigest());

@@ -46,11 +46,12 @@ public final class NbdSink implements AutoCloseable {
     /**
      * What the sink made of the file: its {@link io.qmpbackup.engine.repository.ChunkDigest} hex, its size, how
      * many of its chunks were hashed from memory, the most chunks that were open at once, the bytes
-     * held as a copy because they arrived ahead of a gap in their chunk, and whether its threads ran
-     * at a low CPU priority ({@link LowPriority}).
+     * held as a copy because they arrived ahead of a gap in their chunk, how long the closing
+     * fdatasync took (the journal commit and the disk's cache: 0.15-1.7 s for 4 GiB on the same
+     * disk), and whether its threads ran at a low CPU priority ({@link LowPriority}).
      */
     public record Result(String chunkDigest, long size, long chunksFromMemory, long chunks, int peakOpenChunks,
-            long heldBytes, boolean lowPriority) {
+            long heldBytes, long flushMillis, boolean lowPriority) {
     }
 
     private final Path socket;
@@ -304,7 +305,9 @@ public final class NbdSink implements AutoCloseable {
         if (served == 0) {
             throw new IOException("QEMU never connected to the backup sink " + socket);
         }
+        long flushStart = System.nanoTime();
         file.flush();
+        long flushMillis = (System.nanoTime() - flushStart) / 1_000_000;
         long size = file.size();
         String digest = ledger.finish(size, file::read);
         if (!file.direct()) {
@@ -314,7 +317,7 @@ public final class NbdSink implements AutoCloseable {
         }
         long chunks = (size + ChunkLedger.CHUNK - 1) / ChunkLedger.CHUNK;
         Result r = new Result(digest, size, ledger.fromMemory(), chunks, ledger.peakPending(), ledger.heldBytes(),
-                lowPriority);
+                flushMillis, lowPriority);
         close();
         return r;
     }
