@@ -8,6 +8,8 @@
 #             from the same device the target is written to
 #   merge     bin/qmprestore merge of the FULL + 3 INC chain (whole process) against
 #             qemu-img convert of the FULL file alone with the same options, in the same run
+#   warm      the same full and inc through the engine in one long-lived JVM, as the node agent
+#             runs them (bench/WarmEngine.java; information: the goals are the CLI's)
 #   0.67      with QMPBACKUP_067 set: qmpbackup 0.67's full and our copy, each first in a QEMU of
 #             its own (fresh: see docs/internals.md, "Speed and the guest"; QEMU's CPU seconds are
 #             printed), then ROUNDS (default 3) alternating rounds of both in one warm QEMU: the
@@ -74,12 +76,15 @@ c0=$(qemu_cpu); t0=$(now)
 t_full=$(elapsed "$t0" "$(now)"); c_full=$(elapsed "$c0" "$(qemu_cpu)")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
-cmds=()
-for i in $(seq 0 255); do
-  cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x7d $((i * 63))M 1M\"")
-done
-cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
-python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
+dirty_256() {
+  local cmds=()
+  for i in $(seq 0 255); do
+    cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x$1 $((i * 63))M 1M\"")
+  done
+  cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
+  python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
+}
+dirty_256 7d
 
 step "inc backup (256 MiB changed)"
 sync
@@ -198,6 +203,27 @@ done
 t0=$(now); guest_batch 6b; t_busy=$(elapsed "$t0" "$(now)")
 wait "$backup_pid"
 
+# the engine in one long-lived JVM, as the node agent runs it (bench/WarmEngine.java): no JVM start,
+# the JIT warm from one untimed copy first; information beside the CLI's numbers, which the goals are
+step "the engine in a warm JVM (the node agent's way): a copy to warm it, then a full and an inc"
+coproc WARM { java -XX:+UseSerialGC -cp "$top/engine/target/engine.jar:$top/engine/target/lib/*" \
+  "$top/bench/WarmEngine.java" "$work/qmp.sock" 2>&1; }
+warm() {
+  local ans
+  echo "$1 $2" >&"${WARM[1]}"
+  read -r ans <&"${WARM[0]}"
+  case $ans in
+    [0-9]*) awk -v ms="$ans" 'BEGIN { printf "%.3f", ms / 1000 }' ;;
+    *) echo "bench: warm engine $1 $2: $ans" >&2; return 1 ;;
+  esac
+}
+warm copy "$work/warm0" > /dev/null; rm -rf "$work/warm0"; sync
+t_wfull=$(warm full "$work/warm")
+dirty_256 7c; sync
+t_winc=$(warm inc "$work/warm")
+eval "exec ${WARM[1]}>&-"
+wait "$WARM_PID" 2>/dev/null || true
+
 full_file=$(ls "$work"/backup/disk.qcow2/FULL-*)
 printf '\n%-34s %8s\n' "step" "seconds"
 printf '%-34s %8.2f\n' "dd 4 GiB O_DIRECT (baseline)" "$t_dd"
@@ -225,3 +251,7 @@ printf 'ratio full-cold/dd = %s  (information: source and target share one devic
 printf '%-34s %8.2f   (64 x 1 MiB through the device, idle)\n' "guest writes idle" "$t_idle"
 printf '%-34s %8.2f   (the same batch during a full copy)\n' "guest writes during a backup" "$t_busy"
 printf 'ratio guest throughput during/idle = %s  (goal >= 0.5)\n' "$(ratio "$t_idle" "$t_busy")"
+printf '%-34s %8.2f   (bench/WarmEngine.java: one JVM, after an untimed copy)\n' "engine in a warm JVM: full" "$t_wfull"
+printf '%-34s %8.2f   (256 MiB changed, the same JVM)\n' "engine in a warm JVM: inc" "$t_winc"
+printf 'ratio warm engine full/dd = %s, inc/full = %s  (information: the node agent'"'"'s way)\n' \
+  "$(ratio "$t_wfull" "$t_dd")" "$(ratio "$t_winc" "$t_wfull")"
