@@ -41,6 +41,17 @@ step() { echo "bench: $(date +%T) $*" >&2; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# guest_writes PATTERN MIB...: a 1 MiB write of byte 0xPATTERN at each MiB offset through the guest
+# device (HMP qemu-io, one command each), then a flush
+guest_writes() {
+  local pattern=$1 cmds=() m
+  shift
+  for m in "$@"; do
+    cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x$pattern ${m}M 1M\"")
+  done
+  cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
+  python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
+}
 
 echo "bench: preparing a 16 GiB qcow2 with 4 GiB of data in $work"
 qemu-img create -q -f qcow2 "$work/disk.qcow2" 16G
@@ -77,14 +88,7 @@ c0=$(qemu_cpu); t0=$(now)
 t_full=$(elapsed "$t0" "$(now)"); c_full=$(elapsed "$c0" "$(qemu_cpu)")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
-dirty_256() {
-  local cmds=()
-  for i in $(seq 0 255); do
-    cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x$1 $((i * 63))M 1M\"")
-  done
-  cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
-  python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
-}
+dirty_256() { guest_writes "$1" $(seq 0 63 $((255 * 63))); }
 dirty_256 7d
 
 step "inc backup (256 MiB changed)"
@@ -97,12 +101,7 @@ inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
 # two more incrementals (64 MiB each) for a FULL + 3 INC chain
 step "two more incs for the merge"
 for pass in 1 2; do
-  cmds=()
-  for i in $(seq 0 63); do
-    cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x$((7 + pass))e $(( (i * 251 + pass * 7) % 16000 ))M 1M\"")
-  done
-  cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
-  python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
+  guest_writes "$((7 + pass))e" $(for i in $(seq 0 63); do echo $(( (i * 251 + pass * 7) % 16000 )); done)
   "$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level inc --target "$work/backup" > /dev/null
 done
 
@@ -175,14 +174,7 @@ fi
 
 # guest cost: a fixed batch of 64 x 1 MiB guest writes through the device (over data the backup
 # has not read yet, so each one waits for copy-before-write), idle and during a full copy
-guest_batch() {
-  local cmds=()
-  for i in $(seq 0 63); do
-    cmds+=("qemu-io -d /machine/peripheral/vda/virtio-backend \"write -P 0x$1 $(( 3072 + i * 16 ))M 1M\"")
-  done
-  cmds+=('qemu-io -d /machine/peripheral/vda/virtio-backend "flush"')
-  python3 "$top/scripts/hmp.py" "$work/ctl.sock" "${cmds[@]}"
-}
+guest_batch() { guest_writes "$1" $(seq 3072 16 $((3072 + 63 * 16))); }
 step "guest writes, idle and during a copy"
 sync
 t0=$(now); guest_batch 6a; t_idle=$(elapsed "$t0" "$(now)")
