@@ -49,7 +49,8 @@ class BackupCommand implements Callable<Integer> {
     String name;
 
     @Option(names = "--speed-limit", paramLabel = "SIZE", converter = SizeConverter.class,
-            description = "Bytes per second per disk, for example 200M (K, M, G, T: powers of 1024).")
+            description = "Bytes per second per disk, for example 200M (K, M, G, T: powers of 1024). QEMU counts"
+                    + " the disk's whole size against it, allocated or not.")
     Long speedLimit;
 
     @Option(names = "--quiesce", description = "Freeze guest filesystems through the guest agent at the snapshot.")
