@@ -9,7 +9,8 @@
 #   merge     bin/qmprestore merge of the FULL + 3 INC chain (whole process) against
 #             qemu-img convert of the FULL file alone with the same options, in the same run
 #   warm      the same full and inc through the engine in one long-lived JVM, as the node agent
-#             runs them (bench/WarmEngine.java; information: the goals are the CLI's)
+#             runs them (bench/WarmEngine.java), then ROUNDS alternating copies of bin/qmpbackup and
+#             of that JVM (information: the goals are the CLI's)
 #   0.67      with QMPBACKUP_067 set: qmpbackup 0.67's full and our copy, each first in a QEMU of
 #             its own (fresh: see docs/internals.md, "Speed and the guest"; QEMU's CPU seconds are
 #             printed), then ROUNDS (default 3) alternating rounds of both in one warm QEMU: the
@@ -214,6 +215,15 @@ warm copy "$work/warm0" > /dev/null; sync   # kept: deleting it would slow the n
 t_wfull=$(warm full "$work/warm")
 dirty_256 7c; sync
 t_winc=$(warm inc "$work/warm")
+# what the CLI's own start and cold JIT cost: alternating copies of the CLI and the warm engine
+cli_copies=(); engine_copies=()
+for round in $(seq "${ROUNDS:-3}"); do
+  step "copy round $round of ${ROUNDS:-3}: bin/qmpbackup, then the warm engine"
+  cli_copies+=("$(ours_copy)")
+  rm -rf "$work/wcopy"; sync
+  engine_copies+=("$(warm copy "$work/wcopy")")
+done
+t_cli_copy=$(median "${cli_copies[@]}"); t_engine_copy=$(median "${engine_copies[@]}")
 eval "exec ${WARM[1]}>&-"
 wait "$WARM_PID" 2>/dev/null || true
 
@@ -248,3 +258,7 @@ printf '%-34s %8.2f   (bench/WarmEngine.java: one JVM, after an untimed copy)\n'
 printf '%-34s %8.2f   (256 MiB changed, the same JVM)\n' "engine in a warm JVM: inc" "$t_winc"
 printf 'ratio warm engine full/dd = %s, inc/full = %s  (information: the node agent'"'"'s way)\n' \
   "$(ratio "$t_wfull" "$t_dd")" "$(ratio "$t_winc" "$t_wfull")"
+printf '%-34s %8.2f   (median of %s alternating rounds: %s; bin/qmpbackup %s)\n' "engine in a warm JVM: copy" \
+  "$t_engine_copy" "${ROUNDS:-3}" "${engine_copies[*]}" "${cli_copies[*]}"
+printf 'ratio warm engine copy/bin/qmpbackup copy = %s  (information: what the JVM start and a cold JIT cost)\n' \
+  "$(ratio "$t_engine_copy" "$t_cli_copy")"
