@@ -6,6 +6,7 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -45,7 +46,7 @@ final class SinkWorkers {
         this.after = Executors.newSingleThreadExecutor(daemons("nbd-sink-hash-" + export));
     }
 
-    private static java.util.concurrent.ThreadFactory daemons(String name) {
+    private static ThreadFactory daemons(String name) {
         return r -> {
             Thread t = new Thread(r, name);
             t.setDaemon(true);
