@@ -17,7 +17,8 @@
 #             median of each, so that the disk's drift within the run meets both alike
 # Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
 # full/dd (goal <= 1.25), inc/full (goal <= 0.15) and merge/convert (goal <= 1.1), and the guest's
-# write throughput during a full against idle (goal >= 0.5). Dirty pages are synced before each step.
+# write throughput during a full against idle (goal >= 0.5; with QMPBACKUP_067 also during its full).
+# Dirty pages are synced before each step.
 # CHECKSUM=read-back (default: sink) runs every backup of ours with that --checksum, to compare.
 # Each step is announced on stderr as it starts.
 # Usage: bench/backup.sh [WORKDIR]   (default: /var/tmp/qmpbackup-bench; needs ~26 GiB free)
@@ -176,13 +177,10 @@ fi
 # guest cost: a fixed batch of 64 x 1 MiB guest writes through the device (over data the backup
 # has not read yet, so each one waits for copy-before-write), idle and during a full copy
 guest_batch() { guest_writes "$1" $(seq 3072 16 $((3072 + 63 * 16))); }
-step "guest writes, idle and during a copy"
-sync
-t0=$(now); guest_batch 6a; t_idle=$(elapsed "$t0" "$(now)")
-"$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy --target "$work/during" > "$work/during.log" &
-backup_pid=$!
-for _ in $(seq 300); do
-  python3 - "$work/ctl.sock" <<'PY' && break
+# waits (up to 15 s) until QEMU runs a block job
+await_job() {
+  for _ in $(seq 300); do
+    python3 - "$work/ctl.sock" <<'PY' && return 0
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw"); f.readline()
 for cmd in ({"execute": "qmp_capabilities"}, {"execute": "query-jobs"}):
@@ -192,10 +190,29 @@ for cmd in ({"execute": "qmp_capabilities"}, {"execute": "query-jobs"}):
         r = json.loads(f.readline())
 sys.exit(0 if r.get("return") else 1)
 PY
-  sleep 0.05
-done
+    sleep 0.05
+  done
+}
+step "guest writes, idle and during a copy"
+sync
+t0=$(now); guest_batch 6a; t_idle=$(elapsed "$t0" "$(now)")
+"$top/bin/qmpbackup" --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level copy --target "$work/during" > "$work/during.log" &
+backup_pid=$!
+await_job
 t0=$(now); guest_batch 6b; t_busy=$(elapsed "$t0" "$(now)")
 wait "$backup_pid"
+# the same batch during qmpbackup 0.67's full, for comparison (its copy-before-write costs the guest too)
+if [ -n "$t_theirs" ]; then
+  step "guest writes, idle and during qmpbackup 0.67's full"
+  sync
+  t0=$(now); guest_batch 6e; t_idle_theirs=$(elapsed "$t0" "$(now)")
+  theirs > /dev/null &
+  backup_pid=$!
+  await_job
+  t0=$(now); guest_batch 6f; t_busy_theirs=$(elapsed "$t0" "$(now)")
+  wait "$backup_pid"
+  theirs_cleanup
+fi
 
 # the engine in one long-lived JVM, as the node agent runs it (bench/WarmEngine.java): no JVM start,
 # the JIT warm from one untimed copy first; information beside the CLI's numbers, which the goals are
@@ -254,6 +271,10 @@ printf 'ratio full-cold/dd = %s  (information: source and target share one devic
 printf '%-34s %8.2f   (64 x 1 MiB through the device, idle)\n' "guest writes idle" "$t_idle"
 printf '%-34s %8.2f   (the same batch during a full copy)\n' "guest writes during a backup" "$t_busy"
 printf 'ratio guest throughput during/idle = %s  (goal >= 0.5)\n' "$(ratio "$t_idle" "$t_busy")"
+if [ -n "$t_theirs" ]; then
+  printf 'ratio guest throughput during/idle with qmpbackup 0.67 = %s  (information: %.2f s idle, %.2f s during)\n' \
+    "$(ratio "$t_idle_theirs" "$t_busy_theirs")" "$t_idle_theirs" "$t_busy_theirs"
+fi
 printf '%-34s %8.2f   (bench/WarmEngine.java: one JVM, after an untimed copy)\n' "engine in a warm JVM: full" "$t_wfull"
 printf '%-34s %8.2f   (256 MiB changed, the same JVM)\n' "engine in a warm JVM: inc" "$t_winc"
 printf 'ratio warm engine full/dd = %s, inc/full = %s  (information: the node agent'"'"'s way)\n' \
