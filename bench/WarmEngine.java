@@ -33,7 +33,7 @@ public final class WarmEngine {
                         BackupLog.SILENT, new Cancellation());
                 System.out.println((System.nanoTime() - t0) / 1_000_000);
             } catch (Exception e) {
-                System.out.println("error: " + e.getMessage().replace('\n', ' '));
+                System.out.println("error: " + String.valueOf(e.getMessage()).replace('\n', ' '));
             }
             System.out.flush();
         }
