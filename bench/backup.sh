@@ -15,6 +15,9 @@
 #             its own (fresh: see docs/internals.md, "Speed and the guest"; QEMU's CPU seconds are
 #             printed), then ROUNDS (default 3) alternating rounds of both in one warm QEMU: the
 #             median of each, so that the disk's drift within the run meets both alike
+#   cpu       the CPU seconds the full and the inc used (the JVM's and QEMU's) over the cores: the
+#             least wall time that work can take here; and the engine's SHA-256 of 4 GiB on one
+#             thread (bench/HashRate.java), what the integrity record alone costs
 # Prints the times, the engine's own split (block jobs / read-back checksum) and the ratios
 # full/dd (goal <= 1.25), inc/full (goal <= 0.15) and merge/convert (goal <= 1.1), and the guest's
 # write throughput during a full against idle (goal >= 0.5; with QMPBACKUP_067 also during its full).
@@ -86,8 +89,12 @@ t_dd=$(elapsed "$t0" "$(now)")
 step "full backup"
 sync
 c0=$(qemu_cpu); t0=$(now)
-"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level full --target "$work/backup" > "$work/full.log"
+# bash's time: the JVM's own CPU seconds (user and system) into full.cpu, the backup's stderr as it was
+TIMEFORMAT='%U %S'
+{ time "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level full \
+  --target "$work/backup" > "$work/full.log" 2>&3; } 3>&2 2> "$work/full.cpu"
 t_full=$(elapsed "$t0" "$(now)"); c_full=$(elapsed "$c0" "$(qemu_cpu)")
+j_full=$(awk '{ printf "%.2f", $1 + $2 }' "$work/full.cpu")
 
 # 256 MiB more, 1 MiB at a time spread over the disk, through the guest device
 dirty_256() { guest_writes "$1" $(seq 0 63 $((255 * 63))); }
@@ -95,9 +102,11 @@ dirty_256 7d
 
 step "inc backup (256 MiB changed)"
 sync
-t0=$(now)
-"$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level inc --target "$work/backup" > "$work/inc.log"
-t_inc=$(elapsed "$t0" "$(now)")
+c0=$(qemu_cpu); t0=$(now)
+{ time "$top/bin/qmpbackup" --debug --socket "$work/qmp.sock" backup --checksum "${CHECKSUM:-sink}" --level inc \
+  --target "$work/backup" > "$work/inc.log" 2>&3; } 3>&2 2> "$work/inc.cpu"
+t_inc=$(elapsed "$t0" "$(now)"); c_inc=$(elapsed "$c0" "$(qemu_cpu)")
+j_inc=$(awk '{ printf "%.2f", $1 + $2 }' "$work/inc.cpu")
 inc_file=$(ls "$work"/backup/disk.qcow2/INC-*)
 
 # two more incrementals (64 MiB each) for a FULL + 3 INC chain
@@ -244,6 +253,12 @@ t_cli_copy=$(median "${cli_copies[@]}"); t_engine_copy=$(median "${engine_copies
 eval "exec ${WARM[1]}>&-"
 wait "$WARM_PID" 2>/dev/null || true
 
+# the integrity record's own cost: the engine's chunked SHA-256 of the full's 4 GiB on one thread
+step "SHA-256 of 4 GiB on one core (the record's floor)"
+t_hash=$(java -cp "$top/engine/target/engine.jar:$top/engine/target/lib/*" "$top/bench/HashRate.java" 4096 \
+  | awk '{ printf "%.3f", $1 / 1000 }')
+cores=$(nproc)
+
 full_file=$(ls "$work"/backup/disk.qcow2/FULL-*)
 printf '\n%-34s %8s\n' "step" "seconds"
 printf '%-34s %8.2f\n' "dd 4 GiB O_DIRECT (baseline)" "$t_dd"
@@ -268,6 +283,16 @@ fi
 printf 'ratio inc/full = %s  (goal <= 0.15)\n' "$(ratio "$t_inc" "$t_full")"
 printf 'ratio merge/convert = %s  (goal <= 1.10)\n' "$(ratio "$t_merge" "$t_convert")"
 printf 'ratio full-cold/dd = %s  (information: source and target share one device)\n' "$(ratio "$t_cold" "$t_dd")"
+# CPU seconds over cores: no run doing the same work can take less wall time on this machine
+printf 'CPU of the full: JVM %s s + QEMU %s s on %s cores = at least %.2f s of wall time; the full took %.2f s\n' \
+  "$j_full" "$c_full" "$cores" "$(awk -v a="$j_full" -v b="$c_full" -v n="$cores" 'BEGIN { print (a + b) / n }')" "$t_full"
+printf 'CPU of the inc:  JVM %s s + QEMU %s s on %s cores = at least %.2f s of wall time; the inc took %.2f s\n' \
+  "$j_inc" "$c_inc" "$cores" "$(awk -v a="$j_inc" -v b="$c_inc" -v n="$cores" 'BEGIN { print (a + b) / n }')" "$t_inc"
+printf 'SHA-256 of 4 GiB on one core        %.2f s   (bench/HashRate.java: the record alone, steady JIT)\n' "$t_hash"
+printf 'ratio CPU floor/dd = %s, SHA-256 alone/dd = %s  (information: the full/dd goal is out of reach of this\n' \
+  "$(awk -v a="$j_full" -v b="$c_full" -v n="$cores" -v d="$t_dd" 'BEGIN { printf "%.3f", (a + b) / n / d }')" \
+  "$(ratio "$t_hash" "$t_dd")"
+printf '  work on this machine when the first is over 1.25)\n'
 printf '%-34s %8.2f   (64 x 1 MiB through the device, idle)\n' "guest writes idle" "$t_idle"
 printf '%-34s %8.2f   (the same batch during a full copy)\n' "guest writes during a backup" "$t_busy"
 printf 'ratio guest throughput during/idle = %s  (goal >= 0.5)\n' "$(ratio "$t_idle" "$t_busy")"
