@@ -15,6 +15,7 @@ import java.time.YearMonth;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -138,9 +139,10 @@ public final class FleecingBackup {
             state = graph.runState();
             LeftoverCleaner cleaner = new LeftoverCleaner(qmp, o.lockDir(), log);
             cleaner.clean(token);
-            if (!cleaner.liveRuns(token).isEmpty()) {
+            Set<String> live = cleaner.liveRuns(token);
+            if (!live.isEmpty()) {
                 throw new BackupException(vm + " is being backed up by another qmpbackup run right now (run "
-                        + cleaner.liveRuns(token) + "); wait for it to finish and try again");
+                        + live + "); wait for it to finish and try again");
             }
         } catch (QmpException e) {
             throw qmpFailure("preparing the backup", e);

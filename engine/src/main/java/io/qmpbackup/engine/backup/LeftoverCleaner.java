@@ -34,7 +34,7 @@ public final class LeftoverCleaner {
     /** Tokens of runs that have objects in this VM and are still alive. */
     public Set<String> liveRuns(String ownToken) throws QmpException {
         Set<String> live = new LinkedHashSet<>();
-        for (String t : tokensInVm()) {
+        for (String t : scan().all()) {
             if (!t.equals(ownToken) && RunLock.isAlive(lockDir, t)) {
                 live.add(t);
             }
@@ -45,12 +45,12 @@ public final class LeftoverCleaner {
     /** Cleans every dead run's objects; returns how many objects were removed. */
     public int clean(String ownToken) throws QmpException {
         int removed = 0;
-        Set<String> inGraph = tokensInVm(false);
-        for (String t : tokensInVm()) {
+        Tokens found = scan();
+        for (String t : found.all()) {
             if (t.equals(ownToken) || RunLock.isAlive(lockDir, t)) {
                 continue;
             }
-            if (inGraph.contains(t)) {
+            if (found.graph().contains(t)) {
                 log.warn("found objects of an interrupted backup run " + t + " in the VM; removing them");
             } else {
                 // a paused VM lists the fdsets of finished runs until it runs again: nothing was interrupted
@@ -58,7 +58,7 @@ public final class LeftoverCleaner {
             }
             removed += cleanRun(t);
             // fdsets are not counted: a paused QEMU closes removed fdsets only once it runs again
-            if (tokensInVm(false).contains(t)) {
+            if (scan().graph().contains(t)) {
                 throw new QmpException("objects of the interrupted backup run " + t + " could not all be removed from"
                         + " the VM (see the warnings above); remove the qmpbackup-" + t + "-* nodes, jobs and bitmaps"
                         + " by hand or restart the VM");
@@ -90,27 +90,34 @@ public final class LeftoverCleaner {
         }
     }
 
-    private Set<String> tokensInVm() throws QmpException {
-        return tokensInVm(true);
+    /**
+     * Run tokens in the VM: those of jobs, nodes and bitmaps, and those only an fdset still names
+     * (a paused VM lists the fdsets of finished runs until it runs again). One read of each list.
+     */
+    private record Tokens(Set<String> graph, Set<String> fdsets) {
+        Set<String> all() {
+            Set<String> all = new LinkedHashSet<>(graph);
+            all.addAll(fdsets);
+            return all;
+        }
     }
 
-    private Set<String> tokensInVm(boolean withFdsets) throws QmpException {
-        Set<String> tokens = new LinkedHashSet<>();
+    private Tokens scan() throws QmpException {
+        Set<String> inGraph = new LinkedHashSet<>();
         for (BlockJob j : graph.jobs()) {
-            addToken(tokens, j.id());
+            addToken(inGraph, j.id());
         }
         for (JsonNode n : graph.namedNodes()) {
-            addToken(tokens, n.path("node-name").asText());
+            addToken(inGraph, n.path("node-name").asText());
             for (JsonNode b : n.path("dirty-bitmaps")) {
-                addToken(tokens, b.path("name").asText());
+                addToken(inGraph, b.path("name").asText());
             }
         }
-        if (withFdsets) {
-            for (List<String> tags : graph.fdsets().values()) {
-                tags.forEach(t -> addToken(tokens, t));
-            }
+        Set<String> inFdsets = new LinkedHashSet<>();
+        for (List<String> tags : graph.fdsets().values()) {
+            tags.forEach(t -> addToken(inFdsets, t));
         }
-        return tokens;
+        return new Tokens(inGraph, inFdsets);
     }
 
     private static void addToken(Set<String> tokens, String name) {

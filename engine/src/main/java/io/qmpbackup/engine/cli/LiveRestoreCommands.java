@@ -150,7 +150,9 @@ final class LiveRestoreCommands {
         String device;
 
         @Option(names = "--speed-limit", defaultValue = "0", converter = Sizes.Converter.class,
-                description = "bytes per second (200M, 1G, ...), 0 for unlimited")
+                description = "bytes per second (200M, 1G, ...), 0 for unlimited; unlike a backup's, it counts"
+                        + " only what is copied: the parts of the disk no backup holds pass free (a 4 GiB disk"
+                        + " holding 512 MiB streamed at 256M in 2.5 s)")
         long speedLimit;
 
         @Override
@@ -159,7 +161,7 @@ final class LiveRestoreCommands {
             SignalGuard.watch(cancel);
             LiveStream.Result r = RestoreService.standard().stream(top.socket(), top.connectTimeout(), device,
                     speedLimit, top.log, cancel);
-            top.log.info(r.disk() + ": " + r.overlay() + " stands alone (" + r.copied() + " bytes streamed"
+            top.log.info(r.disk() + ": " + r.overlay() + " stands alone (the job went over " + r.copied() + " bytes of the disk"
                     + (r.released().isEmpty() ? "" : ", " + r.released().size() + " hold(s) released") + ")");
             return 0;
         }

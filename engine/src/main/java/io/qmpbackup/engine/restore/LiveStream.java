@@ -41,7 +41,8 @@ public final class LiveStream {
      * What the stream did.
      *
      * @param overlay  the image the disk runs from, now standing alone
-     * @param copied   bytes the job reported copying (0 when it already stood alone)
+     * @param copied   QEMU's progress at the end: the disk's bytes the job went over, the size of the
+     *                 disk, though only what the backing chain holds is copied (0 when it already stood alone)
      * @param released the holds this released
      */
     public record Result(String disk, Path overlay, long copied, List<Holds.Hold> released) {
