@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.qmpbackup.engine.repository.TargetLock;
 import io.qmpbackup.engine.testing.Chains;
 import io.qmpbackup.engine.testing.CliProcess;
 import io.qmpbackup.engine.testing.QemuTools;
@@ -111,6 +112,36 @@ class FailureIT {
             assertThat(log.warnings).anyMatch(w -> w.contains("removed unfinished backup file"));
             assertNothingLeft(vm);
             assertChainEqualsDisk(vm, 2);
+        }
+    }
+
+    @Test
+    void aSecondBackupOfAVmBeingBackedUpIsRefusedAndTheFirstEndsExact() throws Exception {
+        try (TestVm vm = startVmWithFullBackup()) {
+            // the inc's 13 MiB of changes at 2 MiB/s: ~6 s of job to act in
+            CliProcess first = CliProcess.start(tmp, "--socket", vm.qmpSocket().toString(), "backup", "--level",
+                    "inc", "--target", target.toString(), "--speed-limit", Integer.toString(2 * MIB));
+            awaitRunningJob(vm);
+            List<String> nodesBefore = Chains.qmpbackupNodes(vm.control());
+            Path other = tmp.resolve("other");
+            // through the VM's second QMP socket: on the first, QEMU holds a second client back until the
+            // backup that has it is done (QmpClient's greeting timeout says so)
+            assertThatThrownBy(() -> new FleecingBackup(vm.control(), BackupOptions.builder(BackupLevel.COPY, other)
+                    .build(), log).run())
+                    .isInstanceOf(BackupException.class)
+                    .hasMessageContaining("is being backed up by another qmpbackup run right now")
+                    .hasMessageContaining("wait for it to finish");
+            assertThat(Chains.qmpbackupNodes(vm.control())).as("the running backup's nodes are untouched")
+                    .isEqualTo(nodesBefore);
+            assertThat(log.warnings).noneMatch(w -> w.contains("interrupted backup run"));
+            assertThat(first.waitFor()).as(first.toString()).isZero();
+            assertNothingLeft(vm);
+            assertChainEqualsDisk(vm, 2);
+            // the target's lock (taken before the VM is asked) is all the refused backup left
+            try (Stream<Path> s = Files.walk(other)) {
+                assertThat(s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+                        .as("the refused backup wrote nothing").allMatch(TargetLock.FILE::equals);
+            }
         }
     }
 
