@@ -293,6 +293,10 @@ printf 'ratio CPU floor/dd = %s, SHA-256 alone/dd = %s  (information: the full/d
   "$(awk -v a="$j_full" -v b="$c_full" -v n="$cores" -v d="$t_dd" 'BEGIN { printf "%.3f", (a + b) / n / d }')" \
   "$(ratio "$t_hash" "$t_dd")"
 printf '  work on this machine when the first is over 1.25)\n'
+# full <= 1.25 dd and inc <= 0.15 full together ask for inc <= 0.1875 dd
+printf 'ratio inc CPU floor/dd = %s  (information: both goals at once need an inc <= 0.1875 x dd, %.2f s here)\n' \
+  "$(awk -v a="$j_inc" -v b="$c_inc" -v n="$cores" -v d="$t_dd" 'BEGIN { printf "%.3f", (a + b) / n / d }')" \
+  "$(awk -v d="$t_dd" 'BEGIN { print 0.1875 * d }')"
 printf '%-34s %8.2f   (64 x 1 MiB through the device, idle)\n' "guest writes idle" "$t_idle"
 printf '%-34s %8.2f   (the same batch during a full copy)\n' "guest writes during a backup" "$t_busy"
 printf 'ratio guest throughput during/idle = %s  (goal >= 0.5)\n' "$(ratio "$t_idle" "$t_busy")"
