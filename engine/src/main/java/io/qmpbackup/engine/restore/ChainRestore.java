@@ -163,13 +163,7 @@ public final class ChainRestore {
      */
     public List<Step> planMerge(Path targetFile, String until) throws RestoreException {
         inPlace = false;
-        if (Files.exists(targetFile)) {
-            throw new RestoreException("target file " + targetFile + " already exists: refusing to overwrite it; pass"
-                    + " another --targetfile or remove it");
-        }
-        if (targetFile.getParent() != null && !Files.isDirectory(targetFile.toAbsolutePath().getParent())) {
-            throw new RestoreException("folder of --targetfile " + targetFile + " does not exist; create it first");
-        }
+        RestoreTarget.check(targetFile, chain, "target file");
         List<ChainFile> point = chain.pointUpTo(until);
         List<Step> steps = new ArrayList<>(checks(point));
         String format = point.get(0).format();

@@ -82,18 +82,7 @@ public final class InstantOverlay {
     }
 
     private static void refuse(BackupChain chain, Path target) throws RestoreException {
-        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-            throw new RestoreException("overlay " + target + " already exists: refusing to overwrite it; pass"
-                    + " another --targetfile or remove it");
-        }
-        if (!Files.isDirectory(target.getParent())) {
-            throw new RestoreException("folder of the overlay " + target + " does not exist; create it first");
-        }
-        Path dir = chain.dir().toAbsolutePath().normalize();
-        if (target.startsWith(dir)) {
-            throw new RestoreException("overlay " + target + " would lie inside the backup folder " + dir
-                    + ", where every restore would take it for a backup file; put it elsewhere");
-        }
+        RestoreTarget.check(target, chain, "overlay");
         if (Files.exists(linksOf(target), LinkOption.NOFOLLOW_LINKS)) {
             throw new RestoreException(linksOf(target) + " already exists (left by an earlier overlay of that name?):"
                     + " remove it or pick another --targetfile");
