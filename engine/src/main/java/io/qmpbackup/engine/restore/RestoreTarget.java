@@ -10,10 +10,11 @@ import java.nio.file.Path;
  * The one rule for a new file a restore writes beside a chain (a merged image, an instant
  * overlay): it must not exist yet, its folder must, and it must not lie inside the backup
  * folder: the chain's (the one holding its {@code uuid}, with every disk's folder) or, for a
- * folder without one, the disk's. There, qmpbackup 0.67's qmprestore (which reads every file of the folder but uuid and
- * *.config) and an off-site copy of the folder would take it, or its {@code .partial}, for a
- * backup file. The folders are compared with symlinks resolved, so a link into the backup folder
- * is refused too. Checked before anything is written: a refusal changes nothing.
+ * folder without one, the disk's. There qmpbackup 0.67's qmprestore (which reads every file of
+ * a disk folder but uuid and *.config) would take it for a backup file, and an off-site copy
+ * would upload it with the backups. The folders are compared with symlinks resolved, so a link
+ * into the backup folder is refused too. Checked before anything is written: a refusal changes
+ * nothing.
  */
 final class RestoreTarget {
     private RestoreTarget() {
@@ -33,7 +34,8 @@ final class RestoreTarget {
         Path dir = chainRoot(chain.dir().toAbsolutePath().normalize());
         if (real(folder).startsWith(real(dir))) {
             throw new RestoreException(what + " " + file + " would lie inside the backup folder " + dir
-                    + ", where every restore would take it for a backup file; put it elsewhere");
+                    + ", where qmpbackup 0.67's restore would take it for a backup file and an off-site copy would"
+                    + " upload it; put it elsewhere");
         }
     }
 
