@@ -45,6 +45,8 @@ public final class FleecingBackup {
     private final Cancellation cancel;
     private final List<String> warnings = new ArrayList<>();
     private String vm = "VM";
+    /** Every disk of the VM as planning found it (TargetFiles keeps backup files off their images). */
+    private List<Disk> vmDisks = List.of();
 
     public FleecingBackup(QmpClient qmp, BackupOptions options, BackupLog log) {
         this(qmp, options, log, new Cancellation());
@@ -155,8 +157,9 @@ public final class FleecingBackup {
     private BackupPlan plan(ChainDirectory chain, boolean newMonth) throws BackupException {
         BackupPlan plan;
         try {
+            vmDisks = DiskDiscovery.discover(qmp);
             plan = new BackupPlanner(o, () -> UUID.randomUUID().toString())
-                    .plan(vm, DiskDiscovery.discover(qmp), ChainState.of(chain, newMonth));
+                    .plan(vm, vmDisks, ChainState.of(chain, newMonth));
         } catch (QmpException e) {
             throw qmpFailure("listing the disks", e);
         } catch (IOException e) {
@@ -173,7 +176,7 @@ public final class FleecingBackup {
     private BackupResult execute(BackupPlan plan, ChainDirectory chain, Path fleeceDir, String token, String state,
             UndoStack undo) throws QmpException, IOException, BackupException {
         Instant started = o.clock().instant();
-        List<DiskFiles> files = new TargetFiles(o, chain, vm, this::warn).prepare(plan, fleeceDir, token, undo, cancel);
+        List<DiskFiles> files = new TargetFiles(o, chain, vm, this::warn, vmDisks).prepare(plan, fleeceDir, token, undo, cancel);
         // before the nodes' inverse: unwinding takes the nodes away first, so QEMU lets go of a sink before it stops
         TargetSinks sinks = TargetSinks.start(o, files, fleeceDir, token, undo, log, vm);
         RunObjects objects = new RunObjects();

@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -24,16 +26,20 @@ final class TargetFiles {
     private final ChainDirectory chain;
     private final String vm;
     private final Consumer<String> warn;
+    /** Every disk of the VM, backed up or not: no backup file may land on one of their images. */
+    private final List<Disk> vmDisks;
 
-    TargetFiles(BackupOptions options, ChainDirectory chain, String vm, Consumer<String> warn) {
+    TargetFiles(BackupOptions options, ChainDirectory chain, String vm, Consumer<String> warn, List<Disk> vmDisks) {
         this.o = options;
         this.chain = chain;
         this.vm = vm;
         this.warn = warn;
+        this.vmDisks = List.copyOf(vmDisks);
     }
 
     List<DiskFiles> prepare(BackupPlan plan, Path fleeceDir, String token, UndoStack undo, Cancellation cancel)
             throws IOException, BackupException {
+        refuseOverlaps(plan);
         long now = o.clock().instant().getEpochSecond();
         List<DiskFiles> files = new ArrayList<>();
         for (BackupPlan.DiskPlan p : plan.disks()) {
@@ -85,6 +91,53 @@ final class TargetFiles {
             fleece = f;
         }
         return new DiskFiles(p, basename, folder, partial, finalFile, fleece, backing, epoch, manifest, replaces);
+    }
+
+    /**
+     * Before any file is written: two disks of the run would share one folder and one chain
+     * manifest (the same image name), or a backup file would land on an image of the VM (with
+     * --no-subdir and --no-timestamp a full's name is the image's own: the target the image's
+     * folder would replace the running disk), or a disk's folder is a file (the target is the
+     * image's folder).
+     */
+    private void refuseOverlaps(BackupPlan plan) throws IOException, BackupException {
+        Map<String, Disk> byName = new HashMap<>();
+        for (BackupPlan.DiskPlan p : plan.disks()) {
+            Disk other = byName.putIfAbsent(p.disk().basename(), p.disk());
+            if (other != null) {
+                throw new BackupException(vm + ": " + other.describe() + " and " + p.disk().describe() + " have the"
+                        + " same image name " + p.disk().basename() + ", so their backups would share one folder and one"
+                        + " chain in " + chain.path() + "; back them up to separate targets (--include/--exclude)");
+            }
+            Path folder = chain.diskFolder(p.disk().basename());
+            if (Files.exists(folder) && !Files.isDirectory(folder)) {
+                throw new BackupException(vm + ": the backup folder of " + p.disk().describe() + " would be " + folder
+                        + ", which is a file" + (onImage(folder) != null ? " (the VM's disk image)" : "")
+                        + "; give a --target that is not the folder of the VM's images");
+            }
+            Path plain = folder.resolve(p.disk().basename());
+            Disk image = o.noTimestamp() ? onImage(plain) : null;
+            if (image != null) {
+                throw new BackupException(vm + ": the backup of " + p.disk().describe() + " would be written over " + plain
+                        + ", " + (image.equals(p.disk()) ? "its own image" : "the image of " + image.describe())
+                        + " (--no-subdir --no-timestamp in the image's folder); give a --target that is not the folder"
+                        + " of the VM's images");
+            }
+        }
+    }
+
+    /** The VM's disk whose image {@code file} is (symlinks and hard links too), or null. */
+    private Disk onImage(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        for (Disk d : vmDisks) {
+            Path image = Path.of(d.filename());
+            if (image.isAbsolute() && Files.exists(image) && Files.isSameFile(file, image)) {
+                return d;
+            }
+        }
+        return null;
     }
 
     private void deleteUnfinished(Path partial) throws IOException {
