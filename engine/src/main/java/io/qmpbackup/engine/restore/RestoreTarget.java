@@ -5,18 +5,22 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 
 /**
  * The one rule for a new file a restore writes beside a chain (a merged image, an instant
  * overlay): it must not exist yet, its folder must, and it must not lie inside the backup
- * folder: the chain's (the one holding its {@code uuid}, with every disk's folder) or, for a
- * folder without one, the disk's. There qmpbackup 0.67's qmprestore (which reads every file of
+ * folder: the whole target around the chain ({@link #chainRoot}), every disk's and month's
+ * folder in it. There qmpbackup 0.67's qmprestore (which reads every file of
  * a disk folder but uuid and *.config) would take it for a backup file, and an off-site copy
  * would upload it with the backups. The folders are compared with symlinks resolved, so a link
  * into the backup folder is refused too. Checked before anything is written: a refusal changes
  * nothing.
  */
 final class RestoreTarget {
+    /** A --monthly chain's folder name (ChainDirectory.resolve: YearMonth's YYYY-MM). */
+    private static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
+
     private RestoreTarget() {
     }
 
@@ -39,11 +43,23 @@ final class RestoreTarget {
         }
     }
 
-    /** The chain's folder: the one above the disk's folder where that holds the chain's uuid, else the disk's. */
+    /**
+     * The backup target around a disk's folder: the chain's folder above it where that holds the
+     * chain's uuid or the disk's manifest (a target of copies only has no uuid), and above that
+     * the target of a --monthly chain (its YYYY-MM folder's parent, which the other months share).
+     */
     private static Path chainRoot(Path diskFolder) {
+        Path root = diskFolder;
         Path up = diskFolder.getParent();
-        return up != null && Files.exists(up.resolve(ChainDirectory.UUID_FILE), LinkOption.NOFOLLOW_LINKS) ? up
-                : diskFolder;
+        if (up != null && (Files.exists(up.resolve(ChainDirectory.UUID_FILE), LinkOption.NOFOLLOW_LINKS)
+                || Files.exists(up.resolve(diskFolder.getFileName() + ".chain.json"), LinkOption.NOFOLLOW_LINKS))) {
+            root = up;
+        }
+        Path name = root.getFileName();
+        if (root.getParent() != null && name != null && MONTH.matcher(name.toString()).matches()) {
+            root = root.getParent();
+        }
+        return root;
     }
 
     private static Path real(Path p) throws RestoreException {

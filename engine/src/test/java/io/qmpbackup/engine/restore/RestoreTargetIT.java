@@ -58,6 +58,22 @@ class RestoreTargetIT {
     }
 
     @Test
+    void aMonthlyTargetIsOneBackupFolderForEveryMonthInIt() throws Exception {
+        Path target = tmp.resolve("m");
+        Path january = InstantRecoveryIT.copyOfTarget(target.resolve("2026-01")).resolve("disk1.qcow2");
+        Path february = InstantRecoveryIT.copyOfTarget(target.resolve("2026-02")).resolve("disk1.qcow2");
+        Map<String, String> before = Chains.sha256s(february);
+        for (Path file : List.of(target.resolve("m.qcow2"), february.resolve("m.qcow2"))) {
+            assertThatThrownBy(() -> merge(january, null, file)).as(file.toString())
+                    .hasMessageContaining("would lie inside the backup folder " + target);
+        }
+        assertThat(Chains.sha256s(february)).isEqualTo(before);
+        Path beside = tmp.resolve("m.qcow2");
+        merge(january, InstantRecoveryIT.points.get(3), beside);
+        InstantRecoveryIT.assertSame(beside, 3);
+    }
+
+    @Test
     void aMergeOverAnExistingFileOrIntoAMissingFolderIsRefused() throws Exception {
         Path folder = InstantRecoveryIT.copyOfTarget(tmp.resolve("t")).resolve("disk1.qcow2");
         Path exists = Files.writeString(tmp.resolve("exists.qcow2"), "mine");
