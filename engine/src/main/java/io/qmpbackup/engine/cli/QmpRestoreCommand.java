@@ -111,6 +111,11 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
         boolean scratch = c.top.downloadDir == null;
         Path root = scratch ? q.targetFile().toAbsolutePath().resolveSibling(q.targetFile().getFileName()
                 + ".download") : c.top.downloadDir;
+        if (scratch && java.nio.file.Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // the scratch folder is removed after the restore: never one that was there before
+            throw new io.qmpbackup.engine.restore.RestoreException("the download folder " + root + " (beside the"
+                    + " target file, removed afterwards) already exists: remove it, or give --download-dir");
+        }
         Cancellation cancel = new Cancellation();
         SignalGuard.watch(cancel);
         try {

@@ -47,8 +47,10 @@ public final class ChainDownload {
         int files = 0;
         long bytes = 0;
         String beside = parent.isEmpty() ? "" : parent + "/";
-        for (String rel : List.of(beside + image + ".chain.json", beside + "uuid", beside + image + ".config",
-                beside + "vm.json")) {
+        List<String> records = List.of(beside + image + ".chain.json", beside + "uuid", beside + image + ".config",
+                beside + "vm.json");
+        refuseLocal(root, folder, records);
+        for (String rel : records) {
             if (store.head(store.config().key(rel)).isPresent()) {
                 down.download(store.config().key(rel), inside(root, rel), null);
                 files++;
@@ -84,6 +86,26 @@ public final class ChainDownload {
             log.info("remote: downloaded and checked " + d + "/" + e.getKey());
         }
         return new Result(folder, files, bytes);
+    }
+
+    /**
+     * A download never replaces a local file: laid over a local chain, the remote's older manifest
+     * and integrity record would hide the local backups taken since, and the next INC would build
+     * on the wrong file. Checked before anything is written.
+     */
+    private static void refuseLocal(Path root, Path folder, List<String> records) throws RemoteException {
+        List<Path> there = new java.util.ArrayList<>(List.of(folder));
+        for (String rel : records) {
+            there.add(inside(root, rel));
+        }
+        for (Path p : there) {
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new RemoteException("the download would replace " + p + ": a download never replaces local"
+                        + " files (the remote's records would hide a local chain's newer backups); give a new or"
+                        + " empty folder, or, if it is an earlier download, restore from it with qmprestore merge"
+                        + " --dir " + folder);
+            }
+        }
     }
 
     /**

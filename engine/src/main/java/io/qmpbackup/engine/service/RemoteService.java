@@ -113,6 +113,12 @@ public final class RemoteService {
      */
     public RestoreOutcome restore(RemoteConfig config, String dir, Path root, RestoreRequest request, BackupLog log,
             Cancellation cancel) throws IOException, RestoreException {
+        if (request.targetFile() != null
+                && Files.exists(request.targetFile(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // before the download, which may take long: the restore would refuse it afterwards
+            throw new RestoreException("target file " + request.targetFile() + " already exists: refusing to"
+                    + " overwrite it; pass another --targetfile or remove it (nothing was downloaded)");
+        }
         ChainDownload.Result d = download(config, dir, root, log);
         log.info("remote: " + d.files() + " file(s), " + d.bytes() + " bytes downloaded and checked into "
                 + d.folder());

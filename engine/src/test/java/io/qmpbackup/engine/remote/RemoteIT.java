@@ -124,6 +124,13 @@ class RemoteIT {
         assertThat(cli("qmprestore", "--remote", config.toString(), "download", "--dir", "disk1.qcow2", "--to",
                 kept.toString())).isZero();
         assertThat(cli("qmprestore", "verify", "--dir", kept.resolve("disk1.qcow2").toString())).isZero();
+        // the scratch folder beside the target is removed afterwards: never one that was there before
+        Path mine = Files.createDirectories(tmp.resolve("again.qcow2.download"));
+        Files.writeString(mine.resolve("notes.txt"), "mine");
+        assertThat(cli("qmprestore", "--remote", config.toString(), "merge", "--dir", "disk1.qcow2", "--targetfile",
+                tmp.resolve("again.qcow2").toString())).isEqualTo(1);
+        assertThat(mine.resolve("notes.txt")).hasContent("mine");
+        assertThat(tmp.resolve("again.qcow2")).doesNotExist();
     }
 
     @Test

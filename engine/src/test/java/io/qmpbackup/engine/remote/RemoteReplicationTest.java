@@ -86,6 +86,37 @@ class RemoteReplicationTest {
         assertThat(root.resolve("uuid")).hasContent("c0ffee");
     }
 
+    @Test
+    void aDownloadNeverReplacesLocalFiles() throws Exception {
+        FakeTarget t = new FakeTarget(tmp.resolve("t"));
+        t.add("full", 1000, MIB);
+        RemoteConfig c = bucket();
+        assertThat(service().replicate(t.target(), c, null, new RecordingLog()).offsite()).isTrue();
+        // a local inc the remote does not hold yet: the remote's records laid over it would hide it
+        t.add("inc", 1001, 300_000);
+        String manifest = Files.readString(t.manifestFile());
+        assertThatThrownBy(() -> service().download(c, "disk1.qcow2", t.target(), new RecordingLog()))
+                .isInstanceOf(RemoteException.class)
+                .hasMessageContaining("the download would replace " + t.target().resolve("disk1.qcow2"))
+                .hasMessageContaining("never replaces local files");
+        assertThat(Files.readString(t.manifestFile())).isEqualTo(manifest);
+
+        Path once = tmp.resolve("once");
+        service().download(c, "disk1.qcow2", once, new RecordingLog());
+        assertThatThrownBy(() -> service().download(c, "disk1.qcow2", once, new RecordingLog()))
+                .hasMessageContaining("qmprestore merge --dir " + once.resolve("disk1.qcow2"));
+
+        // a merge into a file that exists is refused before anything is downloaded
+        Path exists = Files.writeString(tmp.resolve("exists.qcow2"), "mine");
+        Path root = tmp.resolve("scratch");
+        assertThatThrownBy(() -> service().restore(c, "disk1.qcow2", root, new io.qmpbackup.engine.service.RestoreRequest(
+                io.qmpbackup.engine.service.RestoreRequest.Mode.MERGE, Path.of("x"), null, exists, false, 0),
+                new RecordingLog(), new io.qmpbackup.engine.backup.Cancellation()))
+                .hasMessageContaining("already exists").hasMessageContaining("nothing was downloaded");
+        assertThat(root).doesNotExist();
+        assertThat(Files.readString(exists)).isEqualTo("mine");
+    }
+
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(value = PartChecksum.class, names = {"CRC32C", "SHA256"})
     void eachRequestChecksumKindUploadsAndComesBackExact(PartChecksum kind) throws Exception {
