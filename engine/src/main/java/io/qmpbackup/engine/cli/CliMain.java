@@ -27,6 +27,10 @@ final class CliMain {
         boolean syslog;
 
         ConsoleLog log;
+
+        /** Checks across a command and the tool's own options, once parsed (a usage error: exit 2). */
+        void check(CommandLine.ParseResult parsed) {
+        }
     }
 
     private static volatile boolean ownsProcess;
@@ -94,6 +98,7 @@ final class CliMain {
         cl.setExecutionStrategy(parseResult -> {
             top.log = new ConsoleLog(top.debug, top.logfile, top.syslog ? new Syslog(name) : null);
             top.log.debug(name + " " + String.join(" ", args));
+            top.check(parseResult);
             return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setParameterExceptionHandler((ex, argv) -> {

@@ -45,6 +45,36 @@ public final class QmpRestoreCommand extends CliMain.Tool implements Callable<In
     }
 
 
+    /** The commands that read a remote; rebase, commit and snapshotrebase refuse it themselves, saying why. */
+    private static final java.util.Set<String> REMOTE_COMMANDS = java.util.Set.of("merge", "rebase", "commit",
+            "snapshotrebase", "download");
+
+    /**
+     * --remote and --download-dir are the tool's options, so picocli takes them before any command:
+     * one that reads a local folder would quietly run on a local folder of that name instead.
+     */
+    @Override
+    void check(CommandLine.ParseResult parsed) {
+        CommandLine.ParseResult leaf = parsed;
+        while (leaf.subcommand() != null) {
+            leaf = leaf.subcommand();
+        }
+        String command = leaf.commandSpec().name();
+        if (leaf == parsed || command.equals("help")) {
+            return;
+        }
+        if (remote != null && !REMOTE_COMMANDS.contains(command)) {
+            throw new CommandLine.ParameterException(leaf.commandSpec().commandLine(), "--remote works with merge and"
+                    + " download only; " + command + " reads a local folder: download the chain first (qmprestore"
+                    + " --remote CONFIG download --dir PATH --to DIR), then run " + command + " on DIR/PATH");
+        }
+        if (downloadDir != null && (remote == null || command.equals("download"))) {
+            throw new CommandLine.ParameterException(leaf.commandSpec().commandLine(), "--download-dir is where a"
+                    + " merge with --remote downloads the chain; " + (remote == null ? "without --remote nothing is"
+                    + " downloaded" : "download takes --to") + ": leave it out");
+        }
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
