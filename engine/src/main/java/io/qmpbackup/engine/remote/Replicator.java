@@ -13,7 +13,9 @@ import java.util.concurrent.Executors;
  * already holds the file (its SHA-256 and size, under the same key id) is skipped, which is what
  * makes a replication cut short resumable file by file; within a file, {@link ObjectUpload}
  * continues the unfinished multipart upload. After each upload the object's head is read back:
- * the object counts only when it is there with the file's size and SHA-256.
+ * the object counts only when it is there with the file's size and SHA-256. A backup file named
+ * with its epoch is never overwritten: an object under its key with other data is what the file
+ * was when it went off-site, and the remote's records still describe it.
  */
 public final class Replicator implements AutoCloseable {
     private final RemoteStore store;
@@ -59,6 +61,13 @@ public final class Replicator implements AutoCloseable {
                     log.debug("remote: " + f.relative() + " already there");
                     continue;
                 }
+                if (!f.record() && stamped(f) && store.head(key).isPresent()) {
+                    throw new RemoteException("s3://" + store.config().bucket() + "/" + key + " holds other data than"
+                            + " the local file, which changed after it went off-site (an in-place qmprestore commit,"
+                            + " rebase or snapshotrebase?): the off-site copy is kept as it was, not overwritten, and"
+                            + " the chain's records stay as they were; take a new full backup to start a chain that"
+                            + " replicates");
+                }
                 ObjectUpload.Sent s = up.upload(f.path(), key, f.sha256(), f.size());
                 if (!store.holds(key, f.sha256(), f.size())) {
                     throw new RemoteException("s3://" + store.config().bucket() + "/" + key + " does not hold the"
@@ -76,6 +85,15 @@ public final class Replicator implements AutoCloseable {
             }
         }
         return new Result(uploaded, skipped, bytes, reused, List.copyOf(failures));
+    }
+
+    /**
+     * A backup file named with its epoch (FULL-, INC-, COPY-<epoch>-): one backup's, for good. A
+     * plain name (--no-timestamp) is replaced by each new full, off-site as locally.
+     */
+    private static boolean stamped(LocalFile f) {
+        String name = f.relative().substring(f.relative().lastIndexOf('/') + 1);
+        return io.qmpbackup.engine.repository.ChainDirectory.epochOf(name) >= 0;
     }
 
     @Override

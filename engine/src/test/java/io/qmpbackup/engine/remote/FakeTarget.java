@@ -61,6 +61,20 @@ final class FakeTarget {
         return record(level, epoch, f);
     }
 
+    /** Rewrites a backup file in place with other bytes, and its record with them (as qmprestore commit does). */
+    void rewrite(Path f) throws IOException {
+        byte[] b = new byte[(int) Files.size(f)];
+        random.nextBytes(b);
+        Files.write(f, b);
+        manifest = ChainManifest.read(manifestFile()).orElse(manifest);
+        for (ChainManifest.Entry e : manifest.entries) {
+            if (e.file.equals(f.getFileName().toString())) {
+                e.record(chunked ? FileSum.chunked(ChunkDigest.of(f)) : TargetFiles.sha256(f));
+            }
+        }
+        manifest.write(manifestFile());
+    }
+
     private static String name(String level, long epoch) {
         return level.toUpperCase(java.util.Locale.ROOT) + "-" + epoch + "-" + DISK;
     }

@@ -87,6 +87,24 @@ class RemoteReplicationTest {
     }
 
     @Test
+    void aBackupFileChangedInPlaceAfterItWentOffsiteIsNeverOverwrittenThere() throws Exception {
+        FakeTarget t = new FakeTarget(tmp.resolve("t"));
+        Path full = t.add("full", 1000, MIB);
+        t.add("inc", 1001, 300_000);
+        RemoteConfig c = bucket();
+        assertThat(service().replicate(t.target(), c, null, new RecordingLog()).offsite()).isTrue();
+        String sent = TargetFiles.sha256(full);
+        t.rewrite(full);
+        ReplicationOutcome o = service().replicate(t.target(), c, null, new RecordingLog());
+        assertThat(o.offsite()).as(o.summary()).isFalse();
+        assertThat(o.failures()).anySatisfy(f -> assertThat(f).contains(full.getFileName().toString())
+                .contains("holds other data than the local file").contains("not overwritten"));
+        // the remote still restores what went off-site: its file and its records, checked
+        var d = service().download(c, "disk1.qcow2", tmp.resolve("back"), new RecordingLog());
+        assertThat(TargetFiles.sha256(d.folder().resolve(full.getFileName()))).isEqualTo(sent);
+    }
+
+    @Test
     void aDownloadNeverReplacesLocalFiles() throws Exception {
         FakeTarget t = new FakeTarget(tmp.resolve("t"));
         t.add("full", 1000, MIB);
