@@ -100,6 +100,7 @@ public final class FleecingBackup {
         Path chainPath = ChainDirectory.resolve(o.target(), o.monthly(), YearMonth.now(o.clock()));
         boolean newMonth = o.monthly() && !Files.exists(chainPath);
         ChainDirectory chain = new ChainDirectory(chainPath, o.noSubdir());
+        refuseOtherVm(chainPath);
         Path fleeceDir = o.fleeceDir() != null ? o.fleeceDir() : chainPath;
         try {
             Files.createDirectories(chainPath);
@@ -217,6 +218,22 @@ public final class FleecingBackup {
         log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"
                 : o.quiesce() ? " (crash-consistent: filesystems were NOT frozen)" : " (crash-consistent)"));
         return result(plan, chain, written, quiesced);
+    }
+
+    /** Before anything is written: the target's chain is another VM's (vm.json beside it says so). */
+    private void refuseOtherVm(Path chainPath) throws BackupException {
+        String other;
+        try {
+            other = VmDescription.otherVm(qmp, chainPath, o.noSubdir());
+        } catch (IOException e) {
+            throw new BackupException(vm + ": cannot read " + VmDescription.FILE + " in " + chainPath + ": "
+                    + e.getMessage() + "; fix or remove it", e);
+        }
+        if (other != null) {
+            throw new BackupException(vm + ": the chain in " + chainPath + " was taken of another VM, " + other.strip()
+                    + "; a target holds one VM's backups (their disk folders and chains would mix): give this VM a"
+                    + " --target of its own");
+        }
     }
 
     /** vm.json beside the chain: what the VM was (a restore brings the machine back from it). */

@@ -8,6 +8,7 @@ import io.qmpbackup.engine.qmp.QmpClient;
 import io.qmpbackup.engine.qmp.QmpException;
 import io.qmpbackup.engine.repository.AtomicFiles;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -90,6 +91,35 @@ public final class VmDescription {
             if (java.nio.file.Files.isRegularFile(p)) {
                 return p;
             }
+        }
+        return null;
+    }
+
+    /** QEMU's UUID when none was given (-uuid): it tells no VM from another. */
+    private static final String NO_UUID = "00000000-0000-0000-0000-000000000000";
+
+    /**
+     * The VM the chain in {@code chainDir} was taken of, as its vm.json names it, when that is not
+     * this VM (by UUID where both have one, else by name where both have one); null when it is, or
+     * cannot be told. Two VMs in one target would share disk folders and chain manifests: an INC
+     * of one would be recorded on top of the other's full.
+     */
+    static String otherVm(QmpClient qmp, Path chainDir, boolean noSubdir) throws IOException {
+        Path file = chainDir.resolve(noSubdir ? FLAT_FILE : FILE);
+        if (!Files.exists(file)) {
+            return null;
+        }
+        JsonNode was = Json.MAPPER.readTree(file.toFile());
+        String wasUuid = was.path("uuid").asText("");
+        String wasName = was.path("name").asText("");
+        JsonNode uuid = query(qmp, "query-uuid", null);
+        JsonNode name = query(qmp, "query-name", null);
+        String isUuid = uuid == null ? "" : uuid.path("UUID").asText("");
+        String isName = name == null ? "" : name.path("name").asText("");
+        boolean uuids = !wasUuid.isEmpty() && !isUuid.isEmpty() && !wasUuid.equals(NO_UUID) && !isUuid.equals(NO_UUID);
+        if (uuids ? !wasUuid.equals(isUuid) : !wasName.isEmpty() && !isName.isEmpty() && !wasName.equals(isName)) {
+            return (wasName.isEmpty() ? "" : "VM " + wasName + " ") + (uuids ? "(UUID " + wasUuid + ")" : "")
+                    + " [" + file + "]";
         }
         return null;
     }

@@ -69,6 +69,29 @@ class TargetOverlapIT {
     }
 
     @Test
+    void aSecondVmIsRefusedATargetThatHoldsAnotherVmsChain() throws Exception {
+        Path target = tmp.resolve("backup");
+        Path a = QemuTools.createQcow2(Files.createDirectories(tmp.resolve("web1")).resolve("disk.qcow2"), "16M");
+        Path b = QemuTools.createQcow2(Files.createDirectories(tmp.resolve("web2")).resolve("disk.qcow2"), "16M");
+        DiskSpec da = new DiskSpec("vda", a, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
+        DiskSpec db = new DiskSpec("vda", b, "qcow2", Attach.BLOCKDEV_VIRTIO, null);
+        try (TestVm web1 = TestVm.start(tmp.resolve("web1"), List.of(da));
+                TestVm web2 = TestVm.start(tmp.resolve("web2"), List.of(db))) {
+            Chains.backup(web1, BackupOptions.builder(BackupLevel.FULL, target).build(), log);
+            var before = Chains.sha256s(target);
+            assertThatThrownBy(() -> Chains.backup(web2, BackupOptions.builder(BackupLevel.AUTO, target).build(), log))
+                    .isInstanceOf(BackupException.class)
+                    .hasMessageContaining("was taken of another VM, VM testvm-web1")
+                    .hasMessageContaining("give this VM a --target of its own");
+            assertThat(Chains.sha256s(target)).isEqualTo(before);
+            assertThat(Chains.bitmaps(web2.control(), "node-vda")).as("no bitmap in the refused VM").isEmpty();
+            web1.guestWrite(da, 0, MIB, 0x2d);
+            assertThat(Chains.backup(web1, BackupOptions.builder(BackupLevel.AUTO, target).build(), log).level())
+                    .as("the chain's own VM goes on").isEqualTo(BackupLevel.INC);
+        }
+    }
+
+    @Test
     void twoDisksWithTheSameImageNameAreRefusedAndEachAloneIsBackedUp() throws Exception {
         Path a = QemuTools.createQcow2(Files.createDirectories(tmp.resolve("os")).resolve("disk.qcow2"), "16M");
         Path b = QemuTools.createQcow2(Files.createDirectories(tmp.resolve("data")).resolve("disk.qcow2"), "16M");
