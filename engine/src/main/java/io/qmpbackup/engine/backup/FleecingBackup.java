@@ -67,6 +67,8 @@ public final class FleecingBackup {
 
     public BackupResult run() throws BackupException {
         checkOptions();
+        // before the target's lock, whose file would be left in the folder refused
+        refuseDiskFolder(ChainDirectory.resolve(o.target(), o.monthly(), YearMonth.now(o.clock())));
         TargetLock targetLock;
         try {
             // one writer per target: a prune must not rewrite a manifest this run appends to
@@ -218,6 +220,21 @@ public final class FleecingBackup {
         log.info(vm + ": backup complete" + (quiesced ? " (filesystems frozen at the snapshot point)"
                 : o.quiesce() ? " (crash-consistent: filesystems were NOT frozen)" : " (crash-consistent)"));
         return result(plan, chain, written, quiesced);
+    }
+
+    /**
+     * Before anything is written: the target is a disk's folder inside another chain (its manifest
+     * lies beside it). A chain started there would write its own uuid, manifest and integrity record
+     * among that chain's files and replace the record that chain's verify reads.
+     */
+    private void refuseDiskFolder(Path chainPath) throws BackupException {
+        Path abs = chainPath.toAbsolutePath().normalize();
+        Path up = abs.getParent();
+        if (up != null && abs.getFileName() != null && Files.exists(up.resolve(abs.getFileName() + ".chain.json"))) {
+            throw new BackupException("the target " + chainPath + " is the disk folder of the chain in " + up
+                    + " (its manifest " + abs.getFileName() + ".chain.json lies there): give --target " + up
+                    + " to go on with that chain, or a folder of its own");
+        }
     }
 
     /** Before anything is written: the target's chain is another VM's (vm.json beside it says so). */

@@ -79,12 +79,21 @@ class TargetOverlapIT {
                 TestVm web2 = TestVm.start(tmp.resolve("web2"), List.of(db))) {
             Chains.backup(web1, BackupOptions.builder(BackupLevel.FULL, target).build(), log);
             var before = Chains.sha256s(target);
+            var folderBefore = Chains.sha256s(target.resolve("disk.qcow2"));
             assertThatThrownBy(() -> Chains.backup(web2, BackupOptions.builder(BackupLevel.AUTO, target).build(), log))
                     .isInstanceOf(BackupException.class)
                     .hasMessageContaining("was taken of another VM, VM testvm-web1")
                     .hasMessageContaining("give this VM a --target of its own");
             assertThat(Chains.sha256s(target)).isEqualTo(before);
             assertThat(Chains.bitmaps(web2.control(), "node-vda")).as("no bitmap in the refused VM").isEmpty();
+            // nor may a run start a chain inside the disk folder of that chain
+            Path diskFolder = target.resolve("disk.qcow2");
+            assertThatThrownBy(() -> Chains.backup(web1, BackupOptions.builder(BackupLevel.FULL, diskFolder)
+                    .noSubdir(true).build(), log))
+                    .isInstanceOf(BackupException.class)
+                    .hasMessageContaining("is the disk folder of the chain in " + target)
+                    .hasMessageContaining("give --target " + target);
+            assertThat(Chains.sha256s(diskFolder)).isEqualTo(folderBefore);
             web1.guestWrite(da, 0, MIB, 0x2d);
             assertThat(Chains.backup(web1, BackupOptions.builder(BackupLevel.AUTO, target).build(), log).level())
                     .as("the chain's own VM goes on").isEqualTo(BackupLevel.INC);
