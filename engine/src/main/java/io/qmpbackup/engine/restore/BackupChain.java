@@ -107,10 +107,14 @@ public final class BackupChain {
      */
     public static BackupChain load(Path dir, String filter) throws RestoreException {
         Scan scan = scan(dir, listFolder(dir), filter);
+        if (filter != null && scan.disks().size() > 1 && scan.disks().contains(filter)) {
+            // --filter disk1.qcow2 beside olddisk1.qcow2: the disk of exactly that image name
+            scan = scan.only(filter);
+        }
         Set<String> disks = scan.disks();
         List<ChainFile> stamped = scan.stamped();
         List<ChainFile> plain = scan.plain();
-        String disk = oneDisk(dir, disks);
+        String disk = oneDisk(dir, disks, filter);
         List<String> warnings = new ArrayList<>();
         Path manifestPath = findManifest(dir, disk);
         ChainManifest manifest;
@@ -178,6 +182,16 @@ public final class BackupChain {
 
     /** The backup files a folder's entries hold: timestamped ones, and --no-timestamp ones by their link. */
     private record Scan(Set<String> disks, List<ChainFile> stamped, List<ChainFile> plain) {
+        /** The files of the one disk of this image name. */
+        Scan only(String image) {
+            List<ChainFile> s = stamped.stream().filter(f -> {
+                Matcher m = STAMPED.matcher(f.path().getFileName().toString());
+                return m.matches() && m.group(3).equals(image);
+            }).collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+            List<ChainFile> p = plain.stream().filter(f -> f.path().getFileName().toString().equals(image))
+                    .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+            return new Scan(new LinkedHashSet<>(List.of(image)), s, p);
+        }
     }
 
     private static Scan scan(Path dir, List<Path> entries, String filter) {
@@ -224,10 +238,14 @@ public final class BackupChain {
         return entries;
     }
 
-    private static String oneDisk(Path dir, Set<String> disks) throws RestoreException {
+    private static String oneDisk(Path dir, Set<String> disks, String filter) throws RestoreException {
         if (disks.isEmpty()) {
             throw new RestoreException("folder " + dir + " holds no backup files (FULL-*, INC-*, COPY-*): pass the"
                     + " folder of one disk, inside the backup target");
+        }
+        if (disks.size() > 1 && filter != null) {
+            throw new RestoreException("folder " + dir + " holds backups of several disks whose names hold '" + filter
+                    + "' " + disks + ": give --filter one whole image name of them");
         }
         if (disks.size() > 1) {
             throw new RestoreException("folder " + dir + " holds backups of several disks " + disks
