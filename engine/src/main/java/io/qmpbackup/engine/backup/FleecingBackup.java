@@ -68,6 +68,7 @@ public final class FleecingBackup {
     public BackupResult run() throws BackupException {
         checkOptions();
         // before the target's lock, whose file would be left in the folder refused
+        refuseDiskFolder(o.target());
         refuseDiskFolder(ChainDirectory.resolve(o.target(), o.monthly(), YearMonth.now(o.clock())));
         TargetLock targetLock;
         try {
@@ -229,6 +230,11 @@ public final class FleecingBackup {
      */
     private void refuseDiskFolder(Path chainPath) throws BackupException {
         Path abs = chainPath.toAbsolutePath().normalize();
+        try {
+            abs = Files.exists(abs) ? abs.toRealPath() : abs; // a symlink to a disk folder is one
+        } catch (IOException e) {
+            throw new BackupException("cannot resolve the target " + chainPath + ": " + e.getMessage(), e);
+        }
         Path up = abs.getParent();
         if (up != null && abs.getFileName() != null && Files.exists(up.resolve(abs.getFileName() + ".chain.json"))) {
             throw new BackupException("the target " + chainPath + " is the disk folder of the chain in " + up
@@ -249,7 +255,7 @@ public final class FleecingBackup {
         if (other != null) {
             throw new BackupException(vm + ": the chain in " + chainPath + " was taken of another VM, " + other.strip()
                     + "; a target holds one VM's backups (their disk folders and chains would mix): give this VM a"
-                    + " --target of its own");
+                    + " --target of its own (the same VM renamed: remove that file, or give the VM a -uuid)");
         }
     }
 

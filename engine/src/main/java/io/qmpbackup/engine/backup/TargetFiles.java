@@ -63,9 +63,16 @@ final class TargetFiles {
         String name = plainName ? basename : p.level().prefix() + "-" + epoch + "-" + basename;
         Path finalFile = folder.resolve(name);
         Path partial = folder.resolve(name + ChainDirectory.PARTIAL_SUFFIX);
-        boolean replaces = Files.exists(finalFile);
+        boolean replaces = Files.exists(finalFile, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         if (replaces && !plainName) {
             throw new BackupException(vm + ": backup file " + finalFile + " already exists; refusing to overwrite it");
+        }
+        if (replaces && (manifest == null || manifest.entries.stream().noneMatch(e -> e.file.equals(name)))) {
+            // --no-timestamp replaces the previous full of that name, never a file the chain did not write
+            // (the VM's own image, when QEMU names it by a relative path the check above cannot resolve)
+            throw new BackupException(vm + ": " + finalFile + " exists and is no backup of this chain (its manifest"
+                    + " does not list it), so --no-timestamp will not replace it; give a --target that is not the"
+                    + " folder of the VM's images, or remove the file if it is an old backup");
         }
         String backing = p.level() == BackupLevel.INC ? previousFile(p, folder, manifest) : null;
         List<String> args = new ArrayList<>(List.of("create", "-q", "-f", p.targetFormat()));

@@ -258,8 +258,9 @@ public final class QmpBackupCommand extends CliMain.Tool implements Callable<Int
             for (Path f : r.deleted()) {
                 top.log.info((dryRun ? "  would delete " : "  deleted ") + f);
             }
-            if (r.failure() == null && r.chainsKept() == 0 && r.chainsPruned() == 0) {
-                // a prune that finds nothing to decide on is a wrong --target: a cron job would never prune
+            if (r.failure() == null && r.chainsKept() == 0 && r.chainsPruned() == 0 && !TargetHint.holdsManifest(target)) {
+                // a prune that finds no chain manifest is a wrong --target: a cron job would never prune (one
+                // whose manifests it leaves whole has said why in a warning)
                 throw new java.io.IOException("no chain in " + target + ": " + TargetHint.of(target));
             }
             return 0;

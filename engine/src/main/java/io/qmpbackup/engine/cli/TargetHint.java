@@ -19,14 +19,14 @@ final class TargetHint {
     static String of(Path folder) throws IOException {
         try (Stream<Path> s = Files.list(folder)) {
             List<Path> entries = s.sorted().toList();
+            if (entries.stream().anyMatch(p -> p.getFileName().toString().equals("uuid"))) {
+                return "it holds a chain's uuid but no chain manifest (<disk>.chain.json): a chain written by"
+                        + " qmpbackup 0.67 itself, which prune leaves as it is";
+            }
             if (entries.stream().anyMatch(p -> p.getFileName().toString().matches("(FULL|INC|COPY)-[0-9]+-.+"))) {
                 Path up = folder.toAbsolutePath().normalize().getParent();
                 return "it holds backup files, so it is a disk's folder: give the target that holds it, --target "
                         + up;
-            }
-            if (entries.stream().anyMatch(p -> p.getFileName().toString().equals("uuid"))) {
-                return "it holds a chain's uuid but no chain manifest (<disk>.chain.json): a chain written by"
-                        + " qmpbackup 0.67 itself, which prune leaves as it is";
             }
             List<String> targets = entries.stream().filter(p -> Files.isDirectory(p) && holdsChain(p))
                     .map(p -> p.getFileName().toString()).toList();
@@ -36,6 +36,20 @@ final class TargetHint {
             }
             return "give the folder the backups were written to, which holds uuid and <disk>.chain.json";
         }
+    }
+
+    /** A chain manifest in the target, or in one of its --monthly YYYY-MM folders. */
+    static boolean holdsManifest(Path target) throws IOException {
+        try (Stream<Path> s = Files.list(target)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.endsWith(".chain.json") || n.matches("[0-9]{4}-[0-9]{2}") && Files.isDirectory(p)
+                        && holdsChain(p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean holdsChain(Path dir) {

@@ -47,12 +47,19 @@ public final class ChainDownload {
         int files = 0;
         long bytes = 0;
         String beside = parent.isEmpty() ? "" : parent + "/";
-        List<String> records = List.of(beside + image + ".chain.json", beside + "uuid", beside + image + ".config",
-                beside + "vm.json");
-        refuseLocal(root, folder, records);
-        for (String rel : records) {
+        List<String> own = List.of(beside + image + ".chain.json", beside + image + ".config");
+        // the chain's, shared by its disks: a second disk downloaded into the same folder finds them there
+        List<String> shared = List.of(beside + "uuid", beside + "vm.json");
+        refuseLocal(root, folder, own);
+        for (String rel : own) {
             if (store.head(store.config().key(rel)).isPresent()) {
                 down.download(store.config().key(rel), inside(root, rel), null);
+                files++;
+            }
+        }
+        for (String rel : shared) {
+            if (store.head(store.config().key(rel)).isPresent() && downloadShared(down, store.config().key(rel),
+                    inside(root, rel))) {
                 files++;
             }
         }
@@ -89,6 +96,28 @@ public final class ChainDownload {
     }
 
     /**
+     * A file every disk of the chain shares: downloaded when missing; when there, kept if the
+     * remote's is the same, else refused (another chain's). Returns whether it was downloaded.
+     */
+    private static boolean downloadShared(ObjectDownload down, String key, Path local) throws IOException {
+        if (!Files.exists(local, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            down.download(key, local, null);
+            return true;
+        }
+        Path remote = local.resolveSibling(".qmpbackup-remote-" + local.getFileName());
+        try {
+            down.download(key, remote, null);
+            if (Files.mismatch(remote, local) != -1) {
+                throw new RemoteException("the download would replace " + local + ", which is another chain's: a"
+                        + " download never replaces local files; give a new or empty folder");
+            }
+            return false;
+        } finally {
+            Files.deleteIfExists(remote);
+        }
+    }
+
+    /**
      * A download never replaces a local file: laid over a local chain, the remote's older manifest
      * and integrity record would hide the local backups taken since, and the next INC would build
      * on the wrong file. Checked before anything is written.
@@ -102,8 +131,8 @@ public final class ChainDownload {
             if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new RemoteException("the download would replace " + p + ": a download never replaces local"
                         + " files (the remote's records would hide a local chain's newer backups); give a new or"
-                        + " empty folder, or, if it is an earlier download, restore from it with qmprestore merge"
-                        + " --dir " + folder);
+                        + " empty folder; if it is an earlier download that completed, restore from it with"
+                        + " qmprestore merge --dir " + folder + ", if it was cut short, remove it and download again");
             }
         }
     }

@@ -63,10 +63,10 @@ public final class Replicator implements AutoCloseable {
                 }
                 if (!f.record() && stamped(f) && store.head(key).isPresent()) {
                     throw new RemoteException("s3://" + store.config().bucket() + "/" + key + " holds other data than"
-                            + " the local file, which changed after it went off-site (an in-place qmprestore commit,"
-                            + " rebase or snapshotrebase?): the off-site copy is kept as it was, not overwritten, and"
-                            + " the chain's records stay as they were; take a new full backup to start a chain that"
-                            + " replicates");
+                            + " the local file (changed after it went off-site by an in-place qmprestore commit, rebase"
+                            + " or snapshotrebase? or another encryption key on this prefix?): the off-site copy is kept"
+                            + " as it was, not overwritten, and no chain record of the target goes up until the local"
+                            + " file is gone (pruned) or the target is replicated to a new prefix");
                 }
                 ObjectUpload.Sent s = up.upload(f.path(), key, f.sha256(), f.size());
                 if (!store.holds(key, f.sha256(), f.size())) {

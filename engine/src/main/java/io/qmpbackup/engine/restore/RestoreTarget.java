@@ -35,8 +35,8 @@ final class RestoreTarget {
         if (folder == null || !Files.isDirectory(folder)) {
             throw new RestoreException("folder of the " + what + " " + file + " does not exist; create it first");
         }
-        Path dir = chainRoot(chain.dir().toAbsolutePath().normalize());
-        if (real(folder).startsWith(real(dir))) {
+        Path dir = chainRoot(real(chain.dir()));
+        if (real(folder).startsWith(dir)) {
             throw new RestoreException(what + " " + file + " would lie inside the backup folder " + dir
                     + ", where qmpbackup 0.67's restore would take it for a backup file and an off-site copy would"
                     + " upload it; put it elsewhere");

@@ -56,6 +56,14 @@ class TargetOverlapIT {
             assertThatThrownBy(() -> Chains.backup(vm, BackupOptions.builder(BackupLevel.FULL, link).noSubdir(true)
                     .noTimestamp(true).build(), log))
                     .hasMessageContaining("would be written over");
+            // a file of the image's name that no backup of this chain wrote (a copy, or the image itself named
+            // by a relative path) is not replaced either
+            Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+            Files.writeString(elsewhere.resolve("disk.qcow2"), "mine");
+            assertThatThrownBy(() -> Chains.backup(vm, BackupOptions.builder(BackupLevel.FULL, elsewhere)
+                    .noSubdir(true).noTimestamp(true).build(), log))
+                    .hasMessageContaining("exists and is no backup of this chain");
+            assertThat(elsewhere.resolve("disk.qcow2")).hasContent("mine");
             assertThat(Files.readAttributes(img, "unix:ino").get("ino")).as("the image file is the same").isEqualTo(inode);
             assertThat(AtomicFiles.sha256(img)).isEqualTo(before);
             assertThat(Chains.qmpbackupNodes(vm.control())).isEmpty();

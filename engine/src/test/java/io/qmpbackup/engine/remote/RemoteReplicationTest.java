@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.qmpbackup.engine.retention.RetentionPolicy;
 import io.qmpbackup.engine.service.BackupService;
 import io.qmpbackup.engine.service.RemoteService;
+import io.qmpbackup.engine.repository.AtomicFiles;
 import io.qmpbackup.engine.repository.ChunkDigest;
 import io.qmpbackup.engine.service.ReplicationOutcome;
 import io.qmpbackup.engine.testing.RecordingLog;
@@ -123,6 +124,19 @@ class RemoteReplicationTest {
         service().download(c, "disk1.qcow2", once, new RecordingLog());
         assertThatThrownBy(() -> service().download(c, "disk1.qcow2", once, new RecordingLog()))
                 .hasMessageContaining("qmprestore merge --dir " + once.resolve("disk1.qcow2"));
+        // what the chain's disks share (uuid) may be there already, as after another disk of it
+        AtomicFiles.deleteTree(once.resolve("disk1.qcow2"));
+        Files.delete(once.resolve("disk1.qcow2.chain.json"));
+        Files.delete(once.resolve("disk1.qcow2.config"));
+        service().download(c, "disk1.qcow2", once, new RecordingLog());
+        assertThat(once.resolve("uuid")).hasContent("c0ffee\n");
+        AtomicFiles.deleteTree(once.resolve("disk1.qcow2"));
+        Files.delete(once.resolve("disk1.qcow2.chain.json"));
+        Files.delete(once.resolve("disk1.qcow2.config"));
+        Files.writeString(once.resolve("uuid"), "another\n");
+        assertThatThrownBy(() -> service().download(c, "disk1.qcow2", once, new RecordingLog()))
+                .hasMessageContaining("which is another chain's");
+        assertThat(once.resolve("uuid")).hasContent("another\n");
 
         // a merge into a file that exists is refused before anything is downloaded
         Path exists = Files.writeString(tmp.resolve("exists.qcow2"), "mine");

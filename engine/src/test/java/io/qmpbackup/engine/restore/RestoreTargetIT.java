@@ -51,6 +51,11 @@ class RestoreTargetIT {
         assertThat(Chains.sha256s(t)).isEqualTo(chainBefore);
         assertThat(Chains.sha256s(folder)).isEqualTo(folderBefore);
 
+        // the folder named through a symlink: the target around it is still the real one
+        Path dirLink = Files.createSymbolicLink(tmp.resolve("dir-link"), folder);
+        assertThatThrownBy(() -> merge(dirLink, point, t.resolve("m.qcow2")))
+                .hasMessageContaining("would lie inside the backup folder");
+
         // beside the chain is fine, and the image is the point
         Path outside = tmp.resolve("m.qcow2");
         merge(folder, point, outside);
