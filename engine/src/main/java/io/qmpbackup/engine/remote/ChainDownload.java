@@ -47,22 +47,7 @@ public final class ChainDownload {
         int files = 0;
         long bytes = 0;
         String beside = parent.isEmpty() ? "" : parent + "/";
-        List<String> own = List.of(beside + image + ".chain.json", beside + image + ".config");
-        // the chain's, shared by its disks: a second disk downloaded into the same folder finds them there
-        List<String> shared = List.of(beside + "uuid", beside + "vm.json");
-        refuseLocal(root, folder, own);
-        for (String rel : own) {
-            if (store.head(store.config().key(rel)).isPresent()) {
-                down.download(store.config().key(rel), inside(root, rel), null);
-                files++;
-            }
-        }
-        for (String rel : shared) {
-            if (store.head(store.config().key(rel)).isPresent() && downloadShared(down, store.config().key(rel),
-                    inside(root, rel))) {
-                files++;
-            }
-        }
+        files += downloadBeside(down, root, folder, beside, image);
         Map<String, String> sums = new HashMap<>();
         for (String key : inFolder.keySet()) {
             String rel = store.config().relative(key);
@@ -93,6 +78,29 @@ public final class ChainDownload {
             log.info("remote: downloaded and checked " + d + "/" + e.getKey());
         }
         return new Result(folder, files, bytes);
+    }
+
+    /** The records beside the disk's folder: its own manifest and image config, the chain's uuid and vm.json. */
+    private int downloadBeside(ObjectDownload down, Path root, Path folder, String beside, String image)
+            throws IOException {
+        List<String> own = List.of(beside + image + ".chain.json", beside + image + ".config");
+        // the chain's, shared by its disks: a second disk downloaded into the same folder finds them there
+        List<String> shared = List.of(beside + "uuid", beside + "vm.json");
+        refuseLocal(root, folder, own);
+        int files = 0;
+        for (String rel : own) {
+            if (store.head(store.config().key(rel)).isPresent()) {
+                down.download(store.config().key(rel), inside(root, rel), null);
+                files++;
+            }
+        }
+        for (String rel : shared) {
+            if (store.head(store.config().key(rel)).isPresent() && downloadShared(down, store.config().key(rel),
+                    inside(root, rel))) {
+                files++;
+            }
+        }
+        return files;
     }
 
     /**
