@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.cli;
 
+import io.qmpbackup.engine.repository.ChainDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,11 +20,11 @@ final class TargetHint {
     static String of(Path folder) throws IOException {
         try (Stream<Path> s = Files.list(folder)) {
             List<Path> entries = s.sorted().toList();
-            if (entries.stream().anyMatch(p -> p.getFileName().toString().equals("uuid"))) {
+            if (entries.stream().anyMatch(p -> p.getFileName().toString().equals(ChainDirectory.UUID_FILE))) {
                 return "it holds a chain's uuid but no chain manifest (<disk>.chain.json): a chain written by"
                         + " qmpbackup 0.67 itself, which prune leaves as it is";
             }
-            if (entries.stream().anyMatch(p -> p.getFileName().toString().matches("(FULL|INC|COPY)-[0-9]+-.+"))) {
+            if (entries.stream().anyMatch(p -> ChainDirectory.epochOf(p.getFileName().toString()) >= 0)) {
                 Path up = folder.toAbsolutePath().normalize().getParent();
                 return "it holds backup files, so it is a disk's folder: give the target that holds it, --target "
                         + up;
@@ -43,7 +44,7 @@ final class TargetHint {
         try (Stream<Path> s = Files.list(target)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (n.endsWith(".chain.json") || n.matches("[0-9]{4}-[0-9]{2}") && Files.isDirectory(p)
+                if (n.endsWith(".chain.json") || ChainDirectory.isMonthFolder(n) && Files.isDirectory(p)
                         && holdsChain(p)) {
                     return true;
                 }
@@ -54,7 +55,7 @@ final class TargetHint {
 
     private static boolean holdsChain(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).anyMatch(n -> n.equals("uuid") || n.endsWith(".chain.json"));
+            return s.map(p -> p.getFileName().toString()).anyMatch(n -> n.equals(ChainDirectory.UUID_FILE) || n.endsWith(".chain.json"));
         } catch (IOException e) {
             return false;
         }

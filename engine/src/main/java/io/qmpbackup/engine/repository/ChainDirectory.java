@@ -27,6 +27,7 @@ import java.util.stream.Stream;
 public final class ChainDirectory {
     public static final String UUID_FILE = "uuid";
     public static final String PARTIAL_SUFFIX = ".partial";
+    private static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
     private static final Pattern BACKUP_NAME = Pattern.compile("^(FULL|INC|COPY)-(\\d+)-(.+)$");
 
     private final Path dir;
@@ -132,6 +133,11 @@ public final class ChainDirectory {
     }
 
     /** Epoch encoded in a backup file name, or -1. */
+    /** A --monthly chain's folder name: YYYY-MM, as {@link #resolve} makes it. */
+    public static boolean isMonthFolder(String name) {
+        return MONTH.matcher(name).matches();
+    }
+
     public static long epochOf(String fileName) {
         Matcher m = BACKUP_NAME.matcher(fileName);
         return m.matches() ? Long.parseLong(m.group(2)) : -1;

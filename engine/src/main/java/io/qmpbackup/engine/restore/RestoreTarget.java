@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.regex.Pattern;
 
 /**
  * The one rule for a new file a restore writes beside a chain (a merged image, an instant
@@ -18,9 +17,6 @@ import java.util.regex.Pattern;
  * nothing.
  */
 final class RestoreTarget {
-    /** A --monthly chain's folder name (ChainDirectory.resolve: YearMonth's YYYY-MM). */
-    private static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
-
     private RestoreTarget() {
     }
 
@@ -56,7 +52,7 @@ final class RestoreTarget {
             root = up;
         }
         Path name = root.getFileName();
-        if (root.getParent() != null && name != null && MONTH.matcher(name.toString()).matches()) {
+        if (root.getParent() != null && name != null && ChainDirectory.isMonthFolder(name.toString())) {
             root = root.getParent();
         }
         return root;

@@ -1,6 +1,7 @@
 package io.qmpbackup.engine.retention;
 
 import io.qmpbackup.engine.backup.BackupLevel;
+import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,7 +27,6 @@ import java.util.stream.Stream;
  * @param unprunable the disks whose every backup must stay
  */
 record TargetChains(Map<Path, ChainManifest> manifests, Map<String, List<Chain>> byDisk, Set<String> unprunable) {
-    private static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
     private static final Pattern BACKUP_FILE = Pattern.compile("^(FULL|INC|COPY)-\\d+-.+$");
 
     /** Sees each manifest as soon as it is read, before a later manifest that cannot be read ends the read. */
@@ -171,7 +171,7 @@ record TargetChains(Map<Path, ChainManifest> manifests, Map<String, List<Chain>>
     }
 
     static boolean isMonthFolder(Path folder) {
-        return MONTH.matcher(folder.getFileName().toString()).matches();
+        return ChainDirectory.isMonthFolder(folder.getFileName().toString());
     }
 
     /** Backup files by their names, whether or not a manifest lists them. */

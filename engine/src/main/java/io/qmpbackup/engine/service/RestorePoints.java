@@ -1,5 +1,6 @@
 package io.qmpbackup.engine.service;
 
+import io.qmpbackup.engine.repository.ChainDirectory;
 import io.qmpbackup.engine.repository.ChainManifest;
 import io.qmpbackup.engine.restore.BackupChain;
 import io.qmpbackup.engine.restore.ChainFile;
@@ -24,7 +25,6 @@ import java.util.stream.Stream;
  * manifest (qmpbackup 0.67's) from the file names, as restore itself reads it. Reads only.
  */
 public final class RestorePoints {
-    private static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
     private static final Pattern BACKUP_FILE = Pattern.compile("^(FULL|INC|COPY)-.+$");
 
     /**
@@ -61,8 +61,8 @@ public final class RestorePoints {
                     points.add(point(m, e, files.resolve(e.file)));
                 }
             }
-            for (Path sub : files(folder, p -> Files.isDirectory(p) && !MONTH.matcher(p.getFileName().toString())
-                    .matches())) {
+            for (Path sub : files(folder, p -> Files.isDirectory(p)
+                    && !ChainDirectory.isMonthFolder(p.getFileName().toString()))) {
                 if (!described.contains(sub.normalize()) && hasBackups(sub)) {
                     try {
                         points.addAll(ofFolder(sub, null));
@@ -121,8 +121,8 @@ public final class RestorePoints {
     private static List<Path> chainFolders(Path target) throws IOException {
         List<Path> folders = new ArrayList<>();
         folders.add(target);
-        folders.addAll(files(target, p -> Files.isDirectory(p) && MONTH.matcher(p.getFileName().toString())
-                .matches()));
+        folders.addAll(files(target, p -> Files.isDirectory(p)
+                && ChainDirectory.isMonthFolder(p.getFileName().toString())));
         return folders;
     }
 
